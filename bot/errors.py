@@ -1,0 +1,54 @@
+"""The errors of Paper Surfer, drawn once so every layer knows what it may catch.
+
+PaperSurferError
+├── ConfigError          a setting has a bad value; the program does not start
+├── UsageError           a user's mistake in a command; answered with the usage line
+│   └── QueryRefused     a query we refuse before asking PubMed (empty, too long, unbalanced)
+├── PubMedError          E-utilities did not give us what we asked for
+│   ├── PubMedUnreachable    network errors, timeouts, 5xx and 429 after every retry
+│   ├── PubMedRejected       PubMed refused the request itself (bad query, bad parameters)
+│   └── PubMedMalformed      the response is not the XML PubMed promises
+└── ParseError           a PubMed XML file is broken; records before the fault were yielded
+"""
+
+from __future__ import annotations
+
+
+class PaperSurferError(Exception):
+    """Base of every error this program raises on purpose."""
+
+
+class ConfigError(PaperSurferError):
+    """A setting has a value the program cannot run with."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+class UsageError(PaperSurferError):
+    """A command was used wrongly; the message is meant for the user."""
+
+
+class QueryRefused(UsageError):
+    """A query we will not send to PubMed, with the reason in the message."""
+
+
+class PubMedError(PaperSurferError):
+    """E-utilities failed to answer a request as we needed."""
+
+
+class PubMedUnreachable(PubMedError):
+    """The service could not be reached or kept failing after every retry."""
+
+
+class PubMedRejected(PubMedError):
+    """PubMed refused the request (for example a query it cannot parse)."""
+
+
+class PubMedMalformed(PubMedError):
+    """The response was not the XML we expected (truncated, HTML, wrong root)."""
+
+
+class ParseError(PaperSurferError):
+    """A PubMed XML document is malformed or truncated at a known place."""

@@ -1,0 +1,160 @@
+"""The records that flow through Paper Surfer: papers as PubMed describes them, search results."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AbstractSection:
+    """One paragraph of an abstract; `label` is empty for an unstructured abstract."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A grant as listed on the record."""
+
+    id: str
+    agency: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One PubMed record, with every field of the paper record in INTERFACES.md."""
+
+    pmid: str
+    title: str = ""
+    abstract_sections: tuple[AbstractSection, ...] = ()
+    authors: tuple[str, ...] = ()
+    journal: str = ""
+    journal_abbrev: str = ""
+    pub_date: str = ""
+    pub_date_text: str = ""
+    doi: str = ""
+    pmcid: str = ""
+    keywords: tuple[str, ...] = ()
+    mesh_terms: tuple[str, ...] = ()
+    mesh_major: tuple[str, ...] = ()
+    publication_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    vernacular_title: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    entrez_date: str = ""
+    is_book: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+
+    @property
+    def pmc_url(self) -> str:
+        """Free full text in PubMed Central, or "" when the paper has no PMC id."""
+        return f"https://pmc.ncbi.nlm.nih.gov/articles/{self.pmcid}/" if self.pmcid else ""
+
+    @property
+    def abstract(self) -> str:
+        """Plain-text abstract; labelled sections become `LABEL: text` paragraphs."""
+        return "\n\n".join(
+            f"{s.label}: {s.text}" if s.label else s.text for s in self.abstract_sections
+        )
+
+    @property
+    def year(self) -> str:
+        return self.pub_date[:4]
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON paper record of INTERFACES.md (every key present)."""
+        record = asdict(self)
+        record["abstract"] = self.abstract
+        record["abstract_sections"] = [asdict(s) for s in self.abstract_sections]
+        record["grants"] = [asdict(g) for g in self.grants]
+        for key, value in record.items():
+            if isinstance(value, tuple):
+                record[key] = list(value)
+        record["url"] = self.url
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Paper:
+        """Rebuild a paper from `to_record()` output (as stored in the database)."""
+        return cls(
+            pmid=record["pmid"],
+            title=record.get("title", ""),
+            abstract_sections=tuple(
+                AbstractSection(s["label"], s["text"]) for s in record.get("abstract_sections", [])
+            ),
+            authors=tuple(record.get("authors", [])),
+            journal=record.get("journal", ""),
+            journal_abbrev=record.get("journal_abbrev", ""),
+            pub_date=record.get("pub_date", ""),
+            pub_date_text=record.get("pub_date_text", ""),
+            doi=record.get("doi", ""),
+            pmcid=record.get("pmcid", ""),
+            keywords=tuple(record.get("keywords", [])),
+            mesh_terms=tuple(record.get("mesh_terms", [])),
+            mesh_major=tuple(record.get("mesh_major", [])),
+            publication_types=tuple(record.get("publication_types", [])),
+            languages=tuple(record.get("languages", [])),
+            grants=tuple(
+                Grant(g["id"], g["agency"], g["country"]) for g in record.get("grants", [])
+            ),
+            vernacular_title=record.get("vernacular_title", ""),
+            volume=record.get("volume", ""),
+            issue=record.get("issue", ""),
+            pages=record.get("pages", ""),
+            entrez_date=record.get("entrez_date", ""),
+            is_book=bool(record.get("is_book", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A PMID that an NLM update file withdraws (`DeleteCitation`)."""
+
+    pmid: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What esearch said about a query: the ids and PubMed's own messages, as data."""
+
+    count: int
+    pmids: tuple[str, ...]
+    query_translation: str = ""
+    phrases_not_found: tuple[str, ...] = ()
+    fields_not_found: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    requests: int = 1
+
+    @property
+    def truncated(self) -> bool:
+        """True when PubMed has more matches than it would let us page through."""
+        return self.count > len(self.pmids)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReason:
+    """One query term and the fields of the paper it was found in."""
+
+    term: str
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.term}: {', '.join(self.fields)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """The keyword matching score of a paper against a query, its category and why."""
+
+    value: float
+    category: str
+    reasons: tuple[MatchReason, ...] = field(default=())

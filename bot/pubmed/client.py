@@ -1,0 +1,395 @@
+"""PubMed E-utilities over `requests`: esearch and efetch, rate-limited and retried.
+
+NCBI allows 3 requests per second per site, 10 with an API key, and answers 429 beyond that.
+One `RateLimiter` is shared by every thread of the process, so the limit holds however the work
+is spread. Temporary failures (429, 5xx, timeouts, dropped connections, truncated bodies) are
+retried with exponential backoff and jitter, a bounded number of times; what PubMed says about
+a query (errors, phrases not found, its translation) comes back as data.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
+
+import requests
+from lxml import etree
+
+from bot.errors import ParseError, PubMedMalformed, PubMedRejected, PubMedUnreachable
+from bot.models import Paper, SearchResult
+from bot.pubmed.parse import parse_bytes
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PubMed's esearch returns at most the first 9,999 ids of a result, whatever retstart says.
+ESEARCH_CAP = 9_999
+EFETCH_BATCH = 200
+# Messages inside <ERROR> that mean "try again", not "your query is wrong".
+_TRANSIENT_ERRORS = ("backend failed", "temporarily unavailable", "timed out", "timeout")
+
+
+class RateLimiter:
+    """Lets at most `rate` requests start in any window of one second, across all threads.
+
+    A small margin on the window absorbs jitter between our clock and the server's. A 429's
+    Retry-After is applied to everyone through `hold()`.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        margin: float = 0.03,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        # A fractional rate (0.5/s) becomes one request per 2 s window.
+        self._burst = max(1, int(rate))
+        self._window = self._burst / rate + margin
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._starts: deque[float] = deque()
+        self._hold_until = 0.0
+
+    def acquire(self) -> None:
+        """Block until this caller may send one request."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._hold_until)
+            if len(self._starts) >= self._burst:
+                slot = max(slot, self._starts[0] + self._window)
+                self._starts.popleft()
+            self._starts.append(slot)
+        if slot > now:
+            self._sleep(slot - now)
+
+    def hold(self, seconds: float) -> None:
+        """Nobody starts a request for `seconds` from now."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently temporary failures are retried."""
+
+    attempts: int = 5
+    backoff: float = 0.5  # first retry waits up to this long; doubles each time
+    max_backoff: float = 16.0
+    max_retry_after: float = 120.0  # a longer Retry-After is reported, not waited out
+
+    def delay(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before retry number `attempt` (1-based)."""
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+
+
+class EutilsClient:
+    """esearch and efetch against one E-utilities base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tool: str = "paper-surfer",
+        email: str = "",
+        api_key: str = "",
+        limiter: RateLimiter | None = None,
+        max_rps: float | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._identity = {"tool": tool}
+        if email:
+            self._identity["email"] = email
+        if api_key:
+            self._identity["api_key"] = api_key
+        rate = max_rps if max_rps is not None else (10.0 if api_key else 3.0)
+        self.limiter = limiter or RateLimiter(rate)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._local = threading.local()
+        self._session = session
+        self._count_lock = threading.Lock()
+        self.requests_made = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> EutilsClient:
+        return cls(
+            settings.pubmed_eutils_url,
+            tool=settings.ncbi_tool,
+            email=settings.ncbi_email,
+            api_key=settings.ncbi_api_key,
+            max_rps=settings.ncbi_max_rps,
+            **overrides,  # type: ignore[arg-type]
+        )
+
+    # --- esearch ------------------------------------------------------------------------------
+
+    def esearch(
+        self,
+        term: str,
+        *,
+        mindate: date | None = None,
+        maxdate: date | None = None,
+        reldate: int | None = None,
+        datetype: str = "edat",
+        retmax: int = 20,
+        retstart: int = 0,
+    ) -> SearchResult:
+        """One esearch request: ids of one page, the count and PubMed's messages."""
+        params: dict[str, str] = {
+            "db": "pubmed",
+            "term": term,
+            "retmax": str(max(0, min(retmax, ESEARCH_CAP))),
+            "retstart": str(retstart),
+        }
+        if mindate or maxdate or reldate is not None:
+            params["datetype"] = datetype
+        if mindate or maxdate:
+            params["mindate"] = (mindate or date(1800, 1, 1)).strftime("%Y/%m/%d")
+            params["maxdate"] = (maxdate or date(3000, 1, 1)).strftime("%Y/%m/%d")
+        if reldate is not None:
+            params["reldate"] = str(reldate)
+        return self._call("esearch.fcgi", params, "GET", _read_esearch)
+
+    def search(
+        self,
+        term: str,
+        *,
+        limit: int = ESEARCH_CAP,
+        page_size: int = ESEARCH_CAP,
+        **window: object,
+    ) -> SearchResult:
+        """Every id of a query up to `limit` (at most PubMed's cap), paging with retstart."""
+        limit = min(limit, ESEARCH_CAP)
+        first = self.esearch(term, retmax=min(page_size, limit), **window)  # type: ignore[arg-type]
+        pmids = list(first.pmids)
+        requests_made = 1
+        wanted = min(first.count, limit)
+        while len(pmids) < wanted:
+            page = self.esearch(
+                term,
+                retmax=min(page_size, wanted - len(pmids)),
+                retstart=len(pmids),
+                **window,  # type: ignore[arg-type]
+            )
+            requests_made += 1
+            if not page.pmids:  # the result shrank while we paged; take what we have
+                break
+            pmids.extend(page.pmids)
+        warnings = first.warnings
+        if first.count > ESEARCH_CAP and limit == ESEARCH_CAP:
+            warnings += (
+                f"PubMed found {first.count:,} papers but lets us retrieve only the first "
+                f"{ESEARCH_CAP:,}",
+            )
+        return SearchResult(
+            count=first.count,
+            pmids=tuple(dict.fromkeys(pmids)),  # paging can overlap when papers arrive meanwhile
+            query_translation=first.query_translation,
+            phrases_not_found=first.phrases_not_found,
+            fields_not_found=first.fields_not_found,
+            warnings=warnings,
+            requests=requests_made,
+        )
+
+    # --- efetch -------------------------------------------------------------------------------
+
+    def efetch(self, pmids: Iterable[str]) -> list[Paper]:
+        """Full records of `pmids` (POST, at most 200 per request); unknown ids are left out."""
+        wanted = list(dict.fromkeys(pmids))
+        papers: list[Paper] = []
+        for start in range(0, len(wanted), EFETCH_BATCH):
+            batch = wanted[start : start + EFETCH_BATCH]
+            params = {"db": "pubmed", "id": ",".join(batch), "retmode": "xml"}
+            papers.extend(self._call("efetch.fcgi", params, "POST", _read_efetch))
+        return papers
+
+    # --- the one place where HTTP happens -----------------------------------------------------
+
+    def _call(
+        self,
+        endpoint: str,
+        params: Mapping[str, str],
+        method: str,
+        read: Callable[[bytes], T],
+    ) -> T:
+        url = self.base_url + endpoint
+        payload = {**params, **self._identity}
+        problem = ""
+        malformed = False  # did the last attempt get an answer we could not use?
+        for attempt in range(1, self.retry.attempts + 1):
+            if attempt > 1:
+                time.sleep(self.retry.delay(attempt - 1))
+            self.limiter.acquire()
+            with self._count_lock:
+                self.requests_made += 1
+            try:
+                if method == "POST":
+                    response = self._http().post(url, data=payload, timeout=self.timeout)
+                else:
+                    response = self._http().get(url, params=payload, timeout=self.timeout)
+                body = response.content
+            except requests.Timeout:
+                problem, malformed = "timed out", False
+            except requests.RequestException as exc:
+                problem, malformed = f"connection failed ({type(exc).__name__})", False
+            else:
+                malformed = False
+                status = response.status_code
+                if status == 429:
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+                    problem = "rate limited (HTTP 429)"
+                    if retry_after is not None:
+                        if retry_after > self.retry.max_retry_after:
+                            raise PubMedUnreachable(
+                                f"PubMed asks us to wait {retry_after:.0f} s before the next "
+                                "request; try again later"
+                            )
+                        self.limiter.hold(retry_after)
+                elif status >= 500:
+                    problem = f"HTTP {status}"
+                elif status >= 400:
+                    raise PubMedRejected(
+                        f"PubMed refused the request (HTTP {status}): {_error_message(body)}"
+                    )
+                else:
+                    try:
+                        return read(body)
+                    except _Transient as exc:
+                        problem = str(exc)
+                        malformed = exc.malformed
+            log.warning("%s attempt %d/%d: %s", endpoint, attempt, self.retry.attempts, problem)
+        if malformed:
+            raise PubMedMalformed(
+                f"PubMed kept sending an unusable answer to {endpoint}: {problem}"
+            )
+        raise PubMedUnreachable(
+            f"PubMed is unreachable at {self.base_url}: {problem} "
+            f"(after {self.retry.attempts} attempts)"
+        )
+
+    def _http(self) -> requests.Session:
+        """A session per thread: requests.Session is not documented as thread-safe."""
+        if self._session is not None:
+            return self._session
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = f"{self._identity['tool']} (python-requests)"
+            self._local.session = session
+        return session
+
+
+class _Transient(Exception):
+    """A 200 answer we cannot use but that a retry may fix (truncated, backend hiccup)."""
+
+    def __init__(self, message: str, *, malformed: bool = True) -> None:
+        super().__init__(message)
+        self.malformed = malformed
+
+
+_XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+)
+
+
+def _read_esearch(body: bytes) -> SearchResult:
+    try:
+        root = etree.fromstring(body, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise _Transient(f"malformed esearch XML: {exc.msg}") from exc
+    if root.tag != "eSearchResult":
+        raise _Transient(f"malformed esearch answer: root element <{root.tag}>")
+    error = " ".join((root.findtext("ERROR") or "").split())
+    if error:
+        if any(marker in error.lower() for marker in _TRANSIENT_ERRORS):
+            raise _Transient(f"PubMed reported a temporary error: {error}", malformed=False)
+        raise PubMedRejected(f"PubMed rejected the query: {error}")
+    count_text = root.findtext("Count")
+    if count_text is None or not count_text.strip().isdigit():
+        raise _Transient("malformed esearch answer: no Count")
+    warnings = [
+        f"{_words(w.tag)}: {_words(w.text)}"
+        for w in root.iterfind("WarningList/*")
+        if w.tag != "OutputMessage" and w.text
+    ]
+    warnings += [_words(w.text) for w in root.iterfind("WarningList/OutputMessage") if w.text]
+    return SearchResult(
+        count=int(count_text),
+        pmids=tuple(i.text.strip() for i in root.iterfind("IdList/Id") if i.text),
+        query_translation=" ".join((root.findtext("QueryTranslation") or "").split()),
+        phrases_not_found=_all_text(root, "ErrorList/PhraseNotFound"),
+        fields_not_found=_all_text(root, "ErrorList/FieldNotFound"),
+        warnings=tuple(warnings),
+    )
+
+
+def _read_efetch(body: bytes) -> list[Paper]:
+    head = body[:2000].lower()
+    if b"<error>" in head and b"<pubmedarticle" not in head:
+        message = _error_message(body)
+        if any(marker in message.lower() for marker in _TRANSIENT_ERRORS):
+            raise _Transient(f"PubMed reported a temporary error: {message}", malformed=False)
+        raise PubMedRejected(f"PubMed refused the efetch request: {message}")
+    try:
+        return parse_bytes(body, "efetch answer")
+    except ParseError as exc:
+        raise _Transient(f"malformed efetch XML: {exc}") from exc
+
+
+def _words(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _all_text(root: etree._Element, path: str) -> tuple[str, ...]:
+    return tuple(_words(e.text) for e in root.iterfind(path) if e.text and e.text.strip())
+
+
+def _error_message(body: bytes) -> str:
+    """The human part of an E-utilities error body (JSON `error`, XML `<ERROR>`, or text)."""
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and value.get("error"):
+            return str(value["error"])
+    if "<ERROR>" in text:
+        return _words(text.split("<ERROR>", 1)[1].split("</ERROR>", 1)[0])
+    return _words(text)[:200] or "no details given"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
