@@ -23,6 +23,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
+EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+SLACK_API_URL = "https://slack.com/api/"
+
 V = TypeVar("V")
 
 
@@ -31,7 +35,7 @@ class Settings:
     """The whole configuration; secrets are kept out of repr() so they never reach a log."""
 
     database_path: Path = Path("paper_surfer.db")
-    pubmed_eutils_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+    pubmed_eutils_url: str = EUTILS_URL
     ncbi_api_key: str = field(default="", repr=False)
     ncbi_email: str = ""
     ncbi_tool: str = "paper-surfer"
@@ -47,14 +51,14 @@ class Settings:
     score_medium: float = 0.4
     alerts_dir: Path = Path("alerts")
     telegram_bot_token: str = field(default="", repr=False)
-    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_api_url: str = TELEGRAM_API_URL
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = field(default="", repr=False)
     telegram_webhook_port: int = 8443
     slack_bot_token: str = field(default="", repr=False)
     slack_signing_secret: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = SLACK_API_URL
     slack_port: int = 3000
     llm_base_url: str = ""
     llm_api_key: str = field(default="", repr=False)
@@ -85,9 +89,7 @@ class Settings:
         return tuple(v for v in values if v)
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str], env_file: Path | None = Path(".env")
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
         """Settings from `environ`, with `env_file` filling in what the environment lacks."""
         values: dict[str, str] = {}
         if env_file is not None and env_file.is_file():
@@ -119,7 +121,7 @@ def _build(read: _Reader) -> Settings:
     api_key = read.raw("NCBI_API_KEY")
     settings = Settings(
         database_path=Path(read.raw("DATABASE_PATH") or "paper_surfer.db"),
-        pubmed_eutils_url=read.get("PUBMED_EUTILS_URL", Settings.pubmed_eutils_url, _url, "a URL"),
+        pubmed_eutils_url=read.get("PUBMED_EUTILS_URL", EUTILS_URL, _url, "a URL"),
         ncbi_api_key=api_key,
         ncbi_email=read.get("NCBI_EMAIL", "", _email, "an e-mail address"),
         ncbi_tool=read.get("NCBI_TOOL", "paper-surfer", _tool, "a name without spaces"),
@@ -141,14 +143,14 @@ def _build(read: _Reader) -> Settings:
         score_medium=read.get("SCORE_MEDIUM", 0.4, _fraction, "a number from 0 to 1"),
         alerts_dir=Path(read.raw("ALERTS_DIR") or "alerts"),
         telegram_bot_token=read.raw("TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=read.get("TELEGRAM_API_URL", Settings.telegram_api_url, _url, "a URL"),
+        telegram_api_url=read.get("TELEGRAM_API_URL", TELEGRAM_API_URL, _url, "a URL"),
         telegram_webhook_url=read.get("TELEGRAM_WEBHOOK_URL", "", _url, "a URL"),
         telegram_webhook_secret=read.raw("TELEGRAM_WEBHOOK_SECRET"),
         telegram_webhook_port=read.get("TELEGRAM_WEBHOOK_PORT", 8443, _port, "a port number"),
         slack_bot_token=read.raw("SLACK_BOT_TOKEN"),
         slack_signing_secret=read.raw("SLACK_SIGNING_SECRET"),
         slack_app_token=read.raw("SLACK_APP_TOKEN"),
-        slack_api_url=read.get("SLACK_API_URL", Settings.slack_api_url, _url, "a URL"),
+        slack_api_url=read.get("SLACK_API_URL", SLACK_API_URL, _url, "a URL"),
         slack_port=read.get("SLACK_PORT", 3000, _port, "a port number"),
         llm_base_url=read.get("LLM_BASE_URL", "", _url, "a URL"),
         llm_api_key=read.raw("LLM_API_KEY"),
@@ -164,9 +166,7 @@ def _build(read: _Reader) -> Settings:
 
 def _check_combinations(s: Settings) -> None:
     if s.score_medium > s.score_high:
-        raise ConfigError(
-            "SCORE_MEDIUM", f"{s.score_medium} is above SCORE_HIGH ({s.score_high})"
-        )
+        raise ConfigError("SCORE_MEDIUM", f"{s.score_medium} is above SCORE_HIGH ({s.score_high})")
     if s.telegram_webhook_url:
         if not s.telegram_webhook_url.startswith("https://"):
             raise ConfigError("TELEGRAM_WEBHOOK_URL", "Telegram calls webhooks over https only")

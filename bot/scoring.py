@@ -157,7 +157,7 @@ def _contains(seq: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     for start in range(len(seq) - size + 1):
         if size == 1:
             word = seq[start]
-            if (word.startswith(stem) if prefix else word == first):
+            if word.startswith(stem) if prefix else word == first:
                 return True
             continue
         if seq[start] != first or seq[start + 1 : start + size - 1] != pattern[1:-1]:
@@ -171,4 +171,3 @@ def _contains(seq: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
 def explain(reasons: tuple[MatchReason, ...]) -> str:
     """'"liver metastases": title, abstract; chemotherapy: mesh' for cards and replies."""
     return "; ".join(str(r) for r in reasons)
-

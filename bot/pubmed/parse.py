@@ -51,7 +51,7 @@ def iter_records(
         except OSError as exc:
             raise ParseError(f"{label}: cannot read: {exc.strerror or exc}") from exc
     else:
-        label = name or getattr(source, "name", "<stream>")
+        label = name or str(getattr(source, "name", None) or "<stream>")
         raw = source
     try:
         yield from _iter_stream(_maybe_gunzip(raw), label)
@@ -69,7 +69,7 @@ def _maybe_gunzip(raw: IO[bytes]) -> IO[bytes]:
     """Decompress transparently when the stream starts with the gzip magic bytes."""
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_Readable(raw))
     if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        return _Gunzip(buffered)  # unbuffered: a buffer would drop data on the final error
+        return _Gunzip(buffered)  # type: ignore[return-value] # unbuffered: a buffer would drop data on the final error
     return buffered
 
 

@@ -1,0 +1,234 @@
+"""The `paper-surfer` command line (INTERFACES.md, "Command line").
+
+Exit status: 0 on success, 1 on a failure the user can fix (one line on stderr, no traceback),
+2 on bad usage (argparse's own message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import IO
+
+from bot import __version__
+from bot.cards import Card, Collection, render
+from bot.config import Settings
+from bot.errors import PaperSurferError
+from bot.models import Deletion, Paper
+from bot.pubmed import query as pubmed_query
+from bot.pubmed.client import ESEARCH_CAP, EutilsClient
+from bot.pubmed.parse import iter_records
+from bot.scoring import score
+
+PROG = "paper-surfer"
+log = logging.getLogger(PROG)
+
+
+class CommandFailed(PaperSurferError):
+    """A failure the user can fix, reported as one line with exit status 1."""
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run one command; returns the exit status."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    env = os.environ if environ is None else environ
+    try:
+        return int(args.handler(args, env, out, err))
+    except PaperSurferError as exc:
+        err.write(f"{PROG}: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write(f"{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader (head, less) went away; that is not an error of ours.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Watch PubMed and bring new papers to your chats."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for name, text in (
+        ("run", "run the bot: scheduler plus every configured chat platform"),
+        ("poll", "one poll-and-deliver cycle now, then a report"),
+        ("digest", "send every digest-mode chat its digest now"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=_not_yet(name))
+    sub = commands.add_parser("cmd", help="run one chat command as the local user")
+    sub.add_argument("text", help='the command, e.g. "subscribe CRISPR[tiab]"')
+    sub.set_defaults(handler=_not_yet("cmd"))
+
+    sub = commands.add_parser(
+        "search", help="one-off PubMed search of the last N days, newest first, as cards"
+    )
+    sub.add_argument("query", help="a PubMed query, as you would type it on pubmed.gov")
+    sub.add_argument("--days", type=_positive_int, default=30, help="look back N days (30)")
+    sub.add_argument(
+        "--limit", type=_limit, default=10, help=f"at most N papers (10, up to {ESEARCH_CAP})"
+    )
+    _add_card_options(sub)
+    sub.set_defaults(handler=_search)
+
+    sub = commands.add_parser("card", help="one paper as a card")
+    sub.add_argument("pmid", type=_pmid, help="the paper's PubMed id")
+    _add_card_options(sub)
+    sub.set_defaults(handler=_card)
+
+    sub = commands.add_parser(
+        "parse", help="parse a PubMed XML file and print one record per line as JSON"
+    )
+    sub.add_argument("file", help="efetch output or an NLM file (.xml, .xml.gz), or - for stdin")
+    sub.add_argument("--format", choices=("jsonl", "markdown"), default="jsonl")
+    sub.set_defaults(handler=_parse)
+    return parser
+
+
+def _add_card_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
+    sub.add_argument("--lang", choices=("en", "ko"), default=None, help="summary language")
+
+
+# --- argument types: a bad value is bad usage (exit 2) -----------------------------------------
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
+
+
+def _limit(value: str) -> int:
+    number = _positive_int(value)
+    if number > ESEARCH_CAP:
+        raise argparse.ArgumentTypeError(f"at most {ESEARCH_CAP} (PubMed's own cap)")
+    return number
+
+
+def _pmid(value: str) -> str:
+    value = value.strip()
+    if not value.isdigit() or len(value) > 10:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a PMID (digits only)")
+    return str(int(value))
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+Handler = Callable[[argparse.Namespace, Mapping[str, str], IO[str], IO[str]], int]
+
+
+def _not_yet(name: str) -> Handler:
+    def handler(
+        args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]
+    ) -> int:
+        raise CommandFailed(f"'{name}' is not available yet in this version")
+
+    return handler
+
+
+def _settings(env: Mapping[str, str]) -> Settings:
+    settings = Settings.from_env(env)
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return settings
+
+
+def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    settings = _settings(env)
+    query = pubmed_query.check(args.query)
+    client = EutilsClient.from_settings(settings)
+    result = client.esearch(query, reldate=args.days, datetype="edat", retmax=args.limit)
+    for phrase in result.phrases_not_found:
+        err.write(f"{PROG}: PubMed did not find {phrase!r}; it searched without it\n")
+    for field in result.fields_not_found:
+        err.write(f"{PROG}: PubMed does not know the field {field!r}\n")
+    if not result.pmids:
+        err.write(f"{PROG}: no papers in the last {args.days} days for: {query}\n")
+        return 0
+    papers = sorted(client.efetch(result.pmids), key=_newest_first, reverse=True)
+    expr = pubmed_query.parse(query)
+    collected_at = datetime.now(UTC).astimezone()
+    language = args.lang or settings.default_language
+    cards = [
+        Card.build(
+            paper,
+            language,
+            Collection(
+                collected_at,
+                (query,),
+                score(expr, paper, high=settings.score_high, medium=settings.score_medium),
+            ),
+        )
+        for paper in papers
+    ]
+    _print_cards(cards, args.format, out)
+    if result.count > len(result.pmids):
+        err.write(
+            f"{PROG}: showing {len(cards)} of {result.count:,} papers; use --limit for more\n"
+        )
+    return 0
+
+
+def _newest_first(paper: Paper) -> tuple[str, int]:
+    return paper.entrez_date, int(paper.pmid) if paper.pmid.isdigit() else 0
+
+
+def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    settings = _settings(env)
+    papers = EutilsClient.from_settings(settings).efetch([args.pmid])
+    if not papers:
+        raise CommandFailed(f"PubMed has no record with PMID {args.pmid}")
+    _print_cards([Card.build(papers[0], args.lang or settings.default_language)], args.format, out)
+    return 0
+
+
+def _print_cards(cards: list[Card], fmt: str, out: IO[str]) -> None:
+    separator = "\n" if fmt in ("markdown", "text") else ""
+    out.write(separator.join(render(card, fmt) for card in cards))
+    out.flush()
+
+
+def _parse(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    source = sys.stdin.buffer if args.file == "-" else args.file
+    papers = 0
+    deleted: list[str] = []
+    first = True
+    for record in iter_records(source, name="stdin" if args.file == "-" else None):
+        if isinstance(record, Deletion):
+            deleted.append(record.pmid)
+            continue
+        papers += 1
+        if args.format == "jsonl":
+            out.write(json.dumps(record.to_record(), ensure_ascii=False) + "\n")
+        else:
+            out.write(("" if first else "\n") + render(Card.build(record), "markdown"))
+        first = False
+    out.flush()
+    err.write(f"{PROG}: {papers} record{'' if papers == 1 else 's'}")
+    err.write(f", {len(deleted)} deleted PMIDs: {' '.join(deleted)}\n" if deleted else "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

