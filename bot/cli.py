@@ -7,6 +7,7 @@ Exit status: 0 on success, 1 on a failure the user can fix (one line on stderr, 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -65,16 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for name, text in (
-        ("run", "run the bot: scheduler plus every configured chat platform"),
-        ("poll", "one poll-and-deliver cycle now, then a report"),
-        ("digest", "send every digest-mode chat its digest now"),
-    ):
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.set_defaults(handler=_not_yet(name))
+    text = "run the bot: scheduler plus every configured chat platform"
+    commands.add_parser("run", help=text, description=text).set_defaults(handler=_run)
+    text = "one poll-and-deliver cycle now, then a report"
+    commands.add_parser("poll", help=text, description=text).set_defaults(handler=_poll)
+    text = "send every digest-mode chat its digest now"
+    commands.add_parser("digest", help=text, description=text).set_defaults(
+        handler=_not_yet("digest")
+    )
     sub = commands.add_parser("cmd", help="run one chat command as the local user")
     sub.add_argument("text", help='the command, e.g. "subscribe CRISPR[tiab]"')
-    sub.set_defaults(handler=_not_yet("cmd"))
+    sub.set_defaults(handler=_cmd)
 
     sub = commands.add_parser(
         "search", help="one-off PubMed search of the last N days, newest first, as cards"
@@ -152,6 +154,56 @@ def _settings(env: Mapping[str, str]) -> Settings:
         stream=sys.stderr,
     )
     return settings
+
+
+def _run(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.app import App
+
+    settings = _settings(env)
+    if not settings.ncbi_email:
+        log.warning("NCBI_EMAIL is not set: NCBI asks for an address to reach you before blocking")
+    app = App.create(settings, out)
+    if list(app.channels) == ["local"]:
+        log.info("no chat platform configured: cards go to %s/", settings.alerts_dir)
+    asyncio.run(app.run())
+    return 0
+
+
+def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.app import App
+
+    app = App.create(_settings(env), out)
+    report, delivered = asyncio.run(app.poll_and_deliver())
+    failed = f" ({len(report.failures)} failed)" if report.failures else ""
+    out.write(
+        f"Poll {report.run}: {report.queries} queries searched{failed}, "
+        f"{report.requests} E-utilities requests\n"
+        f"  new papers: {report.new_papers}, matches: {report.matches}, "
+        f"deliveries queued: {report.deliveries}\n"
+        f"  deliveries: {delivered.sent} sent, {delivered.failed} failed\n"
+    )
+    for query, error in report.failures:
+        out.write(f"  failed: {query}: {error}\n")
+    for warning in report.warnings:
+        out.write(f"  warning: {warning}\n")
+    if report.failures:
+        raise CommandFailed(
+            f"{len(report.failures)} of {report.queries} queries failed; they are retried next poll"
+        )
+    return 0
+
+
+def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.app import App
+
+    app = App.create(_settings(env), out)
+    reply = app.command(args.text)
+    if not reply.ok:
+        raise CommandFailed(reply.text.replace("\n", " "))
+    out.write(reply.text + "\n")
+    for card in reply.cards:
+        out.write("\n" + render(card, "text"))
+    return 0
 
 
 def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:

@@ -8,7 +8,8 @@ PaperSurferError
 │   ├── PubMedUnreachable    network errors, timeouts, 5xx and 429 after every retry
 │   ├── PubMedRejected       PubMed refused the request itself (bad query, bad parameters)
 │   └── PubMedMalformed      the response is not the XML PubMed promises
-└── ParseError           a PubMed XML file is broken; records before the fault were yielded
+├── ParseError           a PubMed XML file is broken; records before the fault were yielded
+└── DeliveryFailed       a chat platform did not take a message (temporary or permanent)
 """
 
 from __future__ import annotations
@@ -31,7 +32,19 @@ class UsageError(PaperSurferError):
 
 
 class QueryRefused(UsageError):
-    """A query we will not send to PubMed, with the reason in the message."""
+    """A query we will not send to PubMed; `key` names the reason in `bot.i18n`."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        from bot.i18n import t
+
+        super().__init__(t("en", key, **params))
+        self.key = key
+        self.params = params
+
+    def reason(self, language: str) -> str:
+        from bot.i18n import t
+
+        return t(language, self.key, **self.params)
 
 
 class PubMedError(PaperSurferError):
@@ -52,3 +65,19 @@ class PubMedMalformed(PubMedError):
 
 class ParseError(PaperSurferError):
     """A PubMed XML document is malformed or truncated at a known place."""
+
+
+class DeliveryFailed(PaperSurferError):
+    """A platform did not take a message.
+
+    `permanent` means the chat can never receive again (bot blocked, chat deleted, channel
+    archived): the chat is deactivated. Otherwise the outbox retries later, not before
+    `retry_after` seconds when the platform said so.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

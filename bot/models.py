@@ -158,3 +158,66 @@ class Score:
     value: float
     category: str
     reasons: tuple[MatchReason, ...] = field(default=())
+
+
+# --- chats, subscriptions and the outbox (stored by storage/) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A place that receives papers: a Slack channel or DM, a Telegram chat, the local user."""
+
+    id: int
+    platform: str
+    workspace: str
+    chat_id: str
+    language: str = "en"
+    timezone: str = "UTC"
+    mode: str = "instant"
+    digest_time: str = "08:00"
+    active: bool = True
+    paused: bool = False
+
+    @property
+    def label(self) -> str:
+        where = f"{self.workspace}/{self.chat_id}" if self.workspace else self.chat_id
+        return f"{self.platform}:{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat's PubMed query; `number` is the id the chat sees (ids are scoped to their chat)."""
+
+    id: int
+    chat: int
+    number: int
+    query: str
+    normalized: str
+    status: str = "active"  # active | paused | removed
+    created_at: str = ""
+    last_paper_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedQuery:
+    """One of the chat's subscriptions that matched a paper, with its score."""
+
+    number: int
+    query: str
+    score: Score
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row: a paper owed to a chat (unique per chat and PMID)."""
+
+    id: int
+    chat: int
+    pmid: str
+    state: str  # pending | sent | failed | cancelled
+    kind: str  # card | list | digest; "" until planned
+    batch: str
+    attempts: int
+    score: float
+    created_at: str
+    poll_run: int | None = None

@@ -321,7 +321,7 @@ def _read_esearch(body: bytes) -> SearchResult:
         raise _Transient(f"malformed esearch answer: root element <{root.tag}>")
     error = " ".join((root.findtext("ERROR") or "").split())
     if error:
-        if any(marker in error.lower() for marker in _TRANSIENT_ERRORS):
+        if _is_transient(error):
             raise _Transient(f"PubMed reported a temporary error: {error}", malformed=False)
         raise PubMedRejected(f"PubMed rejected the query: {error}")
     count_text = root.findtext("Count")
@@ -330,14 +330,16 @@ def _read_esearch(body: bytes) -> SearchResult:
     warnings = [
         f"{_words(w.tag)}: {_words(w.text)}"
         for w in root.iterfind("WarningList/*")
-        if w.tag != "OutputMessage" and w.text
+        if w.tag not in ("OutputMessage", "QuotedPhraseNotFound") and w.text
     ]
     warnings += [_words(w.text) for w in root.iterfind("WarningList/OutputMessage") if w.text]
     return SearchResult(
         count=int(count_text),
         pmids=tuple(i.text.strip() for i in root.iterfind("IdList/Id") if i.text),
         query_translation=" ".join((root.findtext("QueryTranslation") or "").split()),
-        phrases_not_found=_all_text(root, "ErrorList/PhraseNotFound"),
+        # An unquoted term PubMed lacks is an error, a quoted one a warning; both were dropped.
+        phrases_not_found=_all_text(root, "ErrorList/PhraseNotFound")
+        + _all_text(root, "WarningList/QuotedPhraseNotFound"),
         fields_not_found=_all_text(root, "ErrorList/FieldNotFound"),
         warnings=tuple(warnings),
     )
@@ -347,13 +349,22 @@ def _read_efetch(body: bytes) -> list[Paper]:
     head = body[:2000].lower()
     if b"<error>" in head and b"<pubmedarticle" not in head:
         message = _error_message(body)
-        if any(marker in message.lower() for marker in _TRANSIENT_ERRORS):
+        if _is_transient(message):
             raise _Transient(f"PubMed reported a temporary error: {message}", malformed=False)
         raise PubMedRejected(f"PubMed refused the efetch request: {message}")
     try:
         return parse_bytes(body, "efetch answer")
     except ParseError as exc:
         raise _Transient(f"malformed efetch XML: {exc}") from exc
+
+
+def _is_transient(error: str) -> bool:
+    """Backend hiccups are worth a retry; "Search Backend failed: 'retstart' cannot be larger
+    than 9998" is not, whatever its first words say."""
+    lowered = error.lower()
+    if "cannot be larger" in lowered or "can only retrieve" in lowered:
+        return False
+    return any(marker in lowered for marker in _TRANSIENT_ERRORS)
 
 
 def _words(text: str | None) -> str:

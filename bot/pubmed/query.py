@@ -108,15 +108,13 @@ def check(query: str) -> str:
     """The query with outer whitespace removed, or `QueryRefused` saying what is wrong."""
     text = query.strip()
     if not text:
-        raise QueryRefused("the query is empty")
+        raise QueryRefused("query.empty")
     if len(text) > MAX_QUERY_LENGTH:
-        raise QueryRefused(
-            f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_LENGTH:,}"
-        )
+        raise QueryRefused("query.too_long", length=f"{len(text):,}", limit=f"{MAX_QUERY_LENGTH:,}")
     if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
-        raise QueryRefused("the query contains control characters")
+        raise QueryRefused("query.control")
     if text.count('"') % 2:
-        raise QueryRefused('the query has an unbalanced quote (")')
+        raise QueryRefused("query.unbalanced_quote")
     depth = 0
     in_quote = in_tag = False
     for char in text:
@@ -126,11 +124,11 @@ def check(query: str) -> str:
             continue
         elif char == "[":
             if in_tag:
-                raise QueryRefused("the query has a '[' inside a field tag")
+                raise QueryRefused("query.nested_tag")
             in_tag = True
         elif char == "]":
             if not in_tag:
-                raise QueryRefused("the query has a ']' without its '['")
+                raise QueryRefused("query.stray_tag")
             in_tag = False
         elif in_tag:
             continue
@@ -139,14 +137,14 @@ def check(query: str) -> str:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise QueryRefused("the query has a ')' without its '('")
+                raise QueryRefused("query.close_paren")
     if in_tag:
-        raise QueryRefused("the query has a field tag '[' that is never closed")
+        raise QueryRefused("query.open_tag")
     if depth:
-        raise QueryRefused("the query has a '(' that is never closed")
+        raise QueryRefused("query.open_paren")
     tokens = _tokens(text)
     if all(t in OPERATORS or t in "()" for t in _kinds(tokens)):
-        raise QueryRefused("the query has no search terms, only operators")
+        raise QueryRefused("query.only_operators")
     return text
 
 

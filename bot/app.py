@@ -1,0 +1,120 @@
+"""The one place where settings, storage, PubMed, channels and the scheduler meet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from typing import IO
+
+from bot.commands import Context, Reply, execute
+from bot.config import Settings
+from bot.delivery import DeliveryReport, deliver_pending
+from bot.messages import Channel
+from bot.models import Chat
+from bot.poller import PollReport, poll_cycle
+from bot.pubmed.client import EutilsClient
+from bot.scheduler import build_scheduler
+from handlers import build_channels
+from storage import Store
+
+log = logging.getLogger("paper_surfer")
+
+LOCAL_CHAT = ("local", "", "local")
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    client: EutilsClient
+    channels: dict[str, Channel]
+
+    @classmethod
+    def create(cls, settings: Settings, out: IO[str] | None = None) -> App:
+        return cls(
+            settings=settings,
+            store=Store(settings.database_path),
+            client=EutilsClient.from_settings(settings),
+            channels=build_channels(settings, out or sys.stdout),
+        )
+
+    @property
+    def context(self) -> Context:
+        return Context(self.settings, self.store, self.client)
+
+    def chat_defaults(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "language": s.default_language,
+            "timezone": s.default_timezone,
+            "mode": s.default_mode,
+            "digest_time": s.digest_time,
+        }
+
+    def local_chat(self) -> Chat:
+        return self.store.chats.get_or_create(*LOCAL_CHAT, self.chat_defaults())
+
+    def command(self, text: str) -> Reply:
+        """One chat command as the local user."""
+        return execute(self.context, self.local_chat(), text)
+
+    async def poll_and_deliver(self) -> tuple[PollReport, DeliveryReport]:
+        report = await asyncio.to_thread(poll_cycle, self.store, self.client, self.settings)
+        delivered = await self.deliver()
+        report.sent, report.send_failures = delivered.sent, delivered.failed
+        return report, delivered
+
+    async def deliver(self) -> DeliveryReport:
+        return await deliver_pending(self.store, self.channels, self.settings)
+
+    async def run(self) -> None:
+        """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        for channel in self.channels.values():
+            await channel.start()
+        scheduler = build_scheduler(
+            self._poll_job, self._deliver_job, self.settings.poll_interval_minutes
+        )
+        scheduler.start()
+        log.info(
+            "Paper Surfer is running: channels %s; database %s; polling PubMed every %s min",
+            ", ".join(self._channel_labels()),
+            self.settings.database_path,
+            f"{self.settings.poll_interval_minutes:g}",
+        )
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            for channel in self.channels.values():
+                await channel.stop()
+            self.store.close()
+        log.info("stopped")
+
+    def _channel_labels(self) -> list[str]:
+        labels = []
+        for name in self.channels:
+            if name == "local":
+                labels.append(f"local (cards in {self.settings.alerts_dir}/)")
+            else:
+                labels.append(name)
+        return labels
+
+    async def _poll_job(self) -> None:
+        try:
+            await self.poll_and_deliver()
+        except Exception:  # the scheduler must keep running; the next poll retries
+            log.exception("poll failed")
+
+    async def _deliver_job(self) -> None:
+        try:
+            await self.deliver()
+        except Exception:
+            log.exception("delivery pass failed")

@@ -1,0 +1,337 @@
+"""The one command grammar of every platform: `execute(ctx, chat, text)` returns a `Reply`.
+
+Slack's `/papers <verb> …`, Telegram's `/<verb> …` and `paper-surfer cmd "<verb> …"` all end
+here. Replies are platform-neutral (plain text plus cards); each platform renders and escapes
+them. A wrong command always gets its usage line, and a refusal never changes the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.cards import Card, Collection
+from bot.config import LANGUAGES, MODES, Settings, parse_time, parse_zone
+from bot.errors import PubMedError, PubMedRejected, QueryRefused
+from bot.i18n import t
+from bot.models import Chat
+from bot.pubmed import query as pubmed_query
+from bot.pubmed.client import EutilsClient
+from bot.scoring import score
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS = 50
+PREVIEW_TITLES = 3
+SEARCH_DAYS = 30
+SEARCH_CARDS = 5
+
+VERBS = (
+    "help",
+    "subscribe",
+    "list",
+    "unsubscribe",
+    "pause",
+    "resume",
+    "mode",
+    "digest",
+    "lang",
+    "search",
+    "status",
+    "saved",
+    "export",
+)
+# Verbs that change what a chat receives; group platforms may restrict them to admins.
+CHANGING_VERBS = frozenset(
+    {"subscribe", "unsubscribe", "pause", "resume", "mode", "digest", "lang"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot answers: lines of plain text and, for searches, cards."""
+
+    text: str
+    cards: tuple[Card, ...] = ()
+    ok: bool = True
+    chat: Chat | None = None  # the chat as it is after the command (language may have changed)
+
+
+@dataclass
+class Context:
+    """What commands need: the settings, the database, PubMed, and the time."""
+
+    settings: Settings
+    store: Store
+    client: EutilsClient
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    on_chat_changed: Callable[[Chat], None] | None = None  # reschedules digests
+
+
+def parse(text: str) -> tuple[str, str]:
+    """('subscribe', 'rest of the text') from '/subscribe@PaperBot rest of the text'."""
+    stripped = text.strip()
+    if not stripped:
+        return "help", ""
+    head, _, rest = stripped.partition(" ")
+    if "\n" in head:
+        head, _, more = head.partition("\n")
+        rest = f"{more} {rest}".strip()
+    verb = head.lstrip("/").split("@", 1)[0].lower()
+    return verb, rest.strip()
+
+
+def execute(ctx: Context, chat: Chat, text: str) -> Reply:
+    """Run one command for `chat`; never raises for anything a user can type."""
+    verb, args = parse(text)
+    handler = _HANDLERS.get(verb)
+    if handler is None:
+        return Reply(t(chat.language, "unknown_verb", verb=verb[:40]), ok=False)
+    try:
+        return handler(ctx, chat, args)
+    except PubMedRejected as exc:
+        return Reply(t(chat.language, "pubmed.rejected", detail=_detail(exc)), ok=False)
+    except PubMedError as exc:
+        log.warning("PubMed failed during '%s' for %s: %s", verb, chat.label, exc)
+        return Reply(t(chat.language, "pubmed.unreachable", detail=_detail(exc)), ok=False)
+
+
+def usage(language: str, verb: str) -> str:
+    return t(language, "usage.line", usage=t(language, f"usage.{verb}"))
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc)
+    return text.split(": ", 1)[1] if text.startswith("PubMed rejected the query: ") else text
+
+
+def _refuse(chat: Chat, verb: str, message: str) -> Reply:
+    return Reply(f"{message}\n{usage(chat.language, verb)}", ok=False)
+
+
+# --- verbs ---------------------------------------------------------------------------------------
+
+
+def _help(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    verb = args.split()[0].lower().lstrip("/") if args.split() else ""
+    if verb in VERBS:
+        return Reply(f"{t(lang, f'usage.{verb}')}\n{t(lang, f'about.{verb}')}")
+    lines = [t(lang, "help.header")]
+    lines += [f"{t(lang, f'usage.{v}')} — {t(lang, f'about.{v}')}" for v in VERBS]
+    lines.append(t(lang, "help.footer"))
+    return Reply("\n".join(lines))
+
+
+def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    try:
+        query = pubmed_query.check(args)
+        normalized = pubmed_query.normalize(query)
+    except QueryRefused as exc:
+        return _refuse(chat, "subscribe", t(lang, "query.refused", reason=exc.reason(lang)))
+    existing = {s.normalized: s for s in ctx.store.chats.subscriptions(chat.id)}
+    if normalized in existing:
+        return Reply(t(lang, "subscribe.duplicate", number=existing[normalized].number), ok=False)
+    if len(existing) >= MAX_SUBSCRIPTIONS:
+        return Reply(t(lang, "subscribe.limit", limit=MAX_SUBSCRIPTIONS), ok=False)
+    # Ask PubMed before storing anything: a query it rejects is never stored.
+    days = ctx.settings.backfill_days
+    preview = ctx.client.esearch(normalized, reldate=days, retmax=PREVIEW_TITLES)
+    titles = [p.title for p in ctx.client.efetch(preview.pmids)] if preview.pmids else []
+    try:
+        sub = ctx.store.chats.add_subscription(chat.id, query, normalized, MAX_SUBSCRIPTIONS)
+    except LookupError as exc:  # the same query arrived twice at once
+        return Reply(t(lang, "subscribe.duplicate", number=exc.args[0].number), ok=False)
+    except OverflowError:
+        return Reply(t(lang, "subscribe.limit", limit=MAX_SUBSCRIPTIONS), ok=False)
+    lines = [t(lang, "subscribe.done", number=sub.number, query=query)]
+    lines.append(t(lang, "subscribe.count", count=f"{preview.count:,}", days=days))
+    if preview.query_translation:
+        lines.append(t(lang, "subscribe.translation", translation=preview.query_translation))
+    if preview.phrases_not_found:
+        lines.append(t(lang, "subscribe.not_found", phrases=", ".join(preview.phrases_not_found)))
+    if titles:
+        lines.append(t(lang, "subscribe.recent"))
+        lines += [f"• {title}" for title in titles]
+    elif preview.count == 0:
+        lines.append(t(lang, "subscribe.nothing_yet"))
+    return Reply("\n".join(lines))
+
+
+def _list(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    subs = ctx.store.chats.subscriptions(chat.id)
+    if not subs:
+        return Reply(t(lang, "list.empty"))
+    lines = [t(lang, "list.header")]
+    for sub in subs:
+        lines.append(
+            t(
+                lang,
+                "list.item",
+                number=sub.number,
+                status=t(lang, f"substatus.{sub.status}"),
+                query=sub.query,
+                last=sub.last_paper_at[:10] or t(lang, "list.never"),
+            )
+        )
+    if chat.paused:
+        lines.append(t(lang, "list.chat_paused"))
+    return Reply("\n".join(lines))
+
+
+def _number(chat: Chat, verb: str, args: str) -> int | Reply:
+    """The subscription id in `args`, or the reply refusing it."""
+    value = args.split()[0] if args.split() else ""
+    if len(args.split()) != 1:
+        return _refuse(chat, verb, t(chat.language, "bad_id", value=args[:40]))
+    digits = value.lstrip("#")
+    if not digits.isdigit() or len(digits) > 9:
+        return _refuse(chat, verb, t(chat.language, "bad_id", value=value[:40]))
+    return int(digits)
+
+
+def _unsubscribe(ctx: Context, chat: Chat, args: str) -> Reply:
+    number = _number(chat, "unsubscribe", args)
+    if isinstance(number, Reply):
+        return number
+    sub = ctx.store.chats.set_status(chat.id, number, "removed")
+    if sub is None:
+        return Reply(t(chat.language, "no_such_id", number=number), ok=False)
+    return Reply(t(chat.language, "unsubscribe.done", number=number, query=sub.query))
+
+
+def _pause_or_resume(verb: str) -> Callable[[Context, Chat, str], Reply]:
+    pausing = verb == "pause"
+
+    def handler(ctx: Context, chat: Chat, args: str) -> Reply:
+        lang = chat.language
+        if not args.strip():
+            updated = ctx.store.chats.update(chat.id, paused=pausing)
+            return Reply(t(lang, f"{verb}.chat"), chat=updated)
+        number = _number(chat, verb, args)
+        if isinstance(number, Reply):
+            return number
+        sub = ctx.store.chats.set_status(chat.id, number, "paused" if pausing else "active")
+        if sub is None:
+            return Reply(t(lang, "no_such_id", number=number), ok=False)
+        return Reply(t(lang, f"{verb}.one", number=number, query=sub.query))
+
+    return handler
+
+
+def _mode(ctx: Context, chat: Chat, args: str) -> Reply:
+    mode = args.strip().lower()
+    if mode not in MODES:
+        return _refuse(chat, "mode", t(chat.language, "usage.mode"))
+    updated = ctx.store.chats.update(chat.id, mode=mode)
+    _changed(ctx, updated)
+    if mode == "digest":
+        return Reply(
+            t(chat.language, "mode.digest", time=updated.digest_time, zone=updated.timezone),
+            chat=updated,
+        )
+    return Reply(t(chat.language, "mode.instant"), chat=updated)
+
+
+def _digest(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    parts = args.split()
+    if not 1 <= len(parts) <= 2:
+        return _refuse(chat, "digest", t(lang, "digest.bad_time", value=args[:40]))
+    try:
+        time = parse_time(parts[0])
+    except ValueError:
+        return _refuse(chat, "digest", t(lang, "digest.bad_time", value=parts[0][:40]))
+    zone = chat.timezone
+    if len(parts) == 2:
+        try:
+            zone = parse_zone(parts[1])
+        except ValueError:
+            return _refuse(chat, "digest", t(lang, "digest.bad_zone", value=parts[1][:60]))
+    updated = ctx.store.chats.update(chat.id, digest_time=time, timezone=zone)
+    _changed(ctx, updated)
+    lines = [t(lang, "digest.done", time=time, zone=zone)]
+    if updated.mode == "instant":
+        lines.append(t(lang, "digest.instant_note"))
+    return Reply("\n".join(lines), chat=updated)
+
+
+def _lang(ctx: Context, chat: Chat, args: str) -> Reply:
+    language = args.strip().lower()
+    if language not in LANGUAGES:
+        return _refuse(chat, "lang", t(chat.language, "usage.lang"))
+    updated = ctx.store.chats.update(chat.id, language=language)
+    return Reply(t(language, "lang.done"), chat=updated)
+
+
+def _search(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    try:
+        query = pubmed_query.check(args)
+    except QueryRefused as exc:
+        return _refuse(chat, "search", t(lang, "search.refused", reason=exc.reason(lang)))
+    result = ctx.client.esearch(query, reldate=SEARCH_DAYS, retmax=SEARCH_CARDS)
+    if not result.pmids:
+        return Reply(t(lang, "search.none", days=SEARCH_DAYS, query=query))
+    papers = sorted(
+        ctx.client.efetch(result.pmids), key=lambda p: (p.entrez_date, p.pmid), reverse=True
+    )
+    expr = pubmed_query.parse(query)
+    when = ctx.now()
+    s = ctx.settings
+    cards = tuple(
+        Card.build(
+            paper,
+            lang,
+            Collection(
+                when, (query,), score(expr, paper, high=s.score_high, medium=s.score_medium)
+            ),
+        )
+        for paper in papers
+    )
+    header = t(lang, "search.header", shown=len(cards), count=f"{result.count:,}", days=SEARCH_DAYS)
+    lines = [header]
+    if result.phrases_not_found:
+        lines.append(t(lang, "subscribe.not_found", phrases=", ".join(result.phrases_not_found)))
+    return Reply("\n".join(lines), cards=cards)
+
+
+def _status(ctx: Context, chat: Chat, args: str) -> Reply:
+    from bot.status import chat_status
+
+    return Reply(chat_status(ctx.store, ctx.settings, chat))
+
+
+def _not_yet(verb: str) -> Callable[[Context, Chat, str], Reply]:
+    def handler(ctx: Context, chat: Chat, args: str) -> Reply:
+        return Reply(t(chat.language, "not_yet", verb=verb), ok=False)
+
+    return handler
+
+
+def _changed(ctx: Context, chat: Chat) -> None:
+    if ctx.on_chat_changed is not None:
+        ctx.on_chat_changed(chat)
+
+
+_HANDLERS: dict[str, Callable[[Context, Chat, str], Reply]] = {
+    "help": _help,
+    "start": _help,
+    "subscribe": _subscribe,
+    "list": _list,
+    "unsubscribe": _unsubscribe,
+    "pause": _pause_or_resume("pause"),
+    "resume": _pause_or_resume("resume"),
+    "mode": _mode,
+    "digest": _digest,
+    "lang": _lang,
+    "search": _search,
+    "status": _status,
+    "saved": _not_yet("saved"),
+    "export": _not_yet("export"),
+}

@@ -1,0 +1,163 @@
+"""Delivery: pending outbox rows go out through their chat's channel, in order, exactly once.
+
+A row is marked sent only after its channel confirmed it. A temporary failure (rate limit,
+network, 5xx) counts an attempt and retries later with backoff; after MAX_ATTEMPTS the row is
+marked failed. A permanent failure (the bot was blocked, the chat deleted) deactivates the chat
+and cancels what it was owed. One chat's trouble never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.cards import Card, Collection
+from bot.config import Settings
+from bot.errors import DeliveryFailed
+from bot.messages import CardMessage, Channel, ListItem, ListMessage, Message
+from bot.models import Chat, Delivery
+from storage import Store
+from storage.rows import now_text
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = 30.0  # seconds before the first retry; doubles with each attempt
+MAX_BACKOFF = 3600.0
+CONCURRENT_CHATS = 16
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0  # papers confirmed by their platform
+    failed: int = 0  # failed attempts (retried later, or given up)
+    messages: int = 0  # messages sent (a list message carries several papers)
+    deactivated: int = 0
+
+
+async def deliver_pending(
+    store: Store,
+    channels: Mapping[str, Channel],
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> DeliveryReport:
+    """Send everything due now; returns what happened."""
+    report = DeliveryReport()
+    await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
+    due = await asyncio.to_thread(store.outbox.due, now_text(clock()))
+    by_chat: dict[int, list[Delivery]] = {}
+    for row in due:
+        by_chat.setdefault(row.chat, []).append(row)
+    limit = asyncio.Semaphore(CONCURRENT_CHATS)
+
+    async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
+        async with limit:
+            await _deliver_chat(store, channels, chat_id, rows, report, clock)
+
+    await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
+    return report
+
+
+async def _deliver_chat(
+    store: Store,
+    channels: Mapping[str, Channel],
+    chat_id: int,
+    rows: list[Delivery],
+    report: DeliveryReport,
+    clock: Callable[[], datetime],
+) -> None:
+    chat = await asyncio.to_thread(store.chats.get, chat_id)
+    channel = channels.get(chat.platform)
+    if channel is None:  # the platform is not configured now: keep the rows for later
+        log.warning("%d papers wait for %s: its platform is not configured", len(rows), chat.label)
+        return
+    for unit in _units(rows):
+        try:
+            message = await asyncio.to_thread(_message, store, chat, unit, clock())
+            message_id = await channel.send(chat, message)
+        except DeliveryFailed as exc:
+            if exc.permanent:
+                cancelled = await asyncio.to_thread(store.chats.deactivate, chat.id, str(exc))
+                log.warning(
+                    "deactivated %s: %s (%d pending deliveries cancelled)",
+                    chat.label,
+                    exc,
+                    cancelled,
+                )
+                report.deactivated += 1
+                return
+            await _retry_later(store, unit, str(exc), exc.retry_after, clock())
+            report.failed += len(unit)
+            return  # keep this chat's order: the rest waits for the retry
+        except Exception as exc:
+            # A bug in rendering one paper must not stop the other papers or chats.
+            log.exception("delivering PMIDs %s to %s failed", [d.pmid for d in unit], chat.label)
+            await _retry_later(store, unit, f"{type(exc).__name__}: {exc}", None, clock())
+            report.failed += len(unit)
+            continue
+        await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in unit], message_id)
+        report.sent += len(unit)
+        report.messages += 1
+
+
+def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:
+    """Cards one by one (best first), then each list batch as one message."""
+    cards = [[r] for r in rows if r.kind == "card"]
+    batches: dict[str, list[Delivery]] = {}
+    for row in rows:
+        if row.kind == "list":
+            batches.setdefault(row.batch, []).append(row)
+    return cards + list(batches.values())
+
+
+def _message(store: Store, chat: Chat, unit: list[Delivery], now: datetime) -> Message:
+    papers = store.papers.get_many([d.pmid for d in unit])
+    local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
+    if unit[0].kind == "card":
+        paper = papers[unit[0].pmid]
+        matched = tuple(store.outbox.matched_queries(chat.id, paper.pmid))
+        collection = Collection(
+            local_now, tuple(m.query for m in matched), matched[0].score if matched else None
+        )
+        return CardMessage(Card.build(paper, chat.language, collection), matched)
+    items = tuple(
+        ListItem(papers[d.pmid], tuple(store.outbox.matched_queries(chat.id, d.pmid)))
+        for d in sorted(unit, key=lambda d: (-d.score, d.pmid))
+    )
+    return ListMessage(chat.language, items)
+
+
+async def _retry_later(
+    store: Store,
+    unit: list[Delivery],
+    error: str,
+    retry_after: float | None,
+    now: datetime,
+) -> None:
+    ids = [d.id for d in unit]
+    if retry_after is not None:
+        # The platform said when: a rate limit is not a failure and does not count an attempt.
+        next_at = now_text(now + timedelta(seconds=retry_after))
+        await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
+        return
+    attempts = unit[0].attempts + 1
+    give_up = attempts >= MAX_ATTEMPTS
+    delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
+    next_at = now_text(now + timedelta(seconds=delay))
+    await asyncio.to_thread(store.outbox.mark_attempt_failed, ids, error, next_at, give_up=give_up)
+    if give_up:
+        log.error(
+            "gave up on PMIDs %s after %d attempts: %s", [d.pmid for d in unit], attempts, error
+        )
+    else:
+        log.warning(
+            "delivery of PMIDs %s failed (%s); retrying at %s",
+            [d.pmid for d in unit],
+            error,
+            next_at,
+        )

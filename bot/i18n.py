@@ -1,0 +1,280 @@
+"""Every message the bot says, in English and Korean, chosen per chat by `lang`.
+
+Messages are looked up by key; a test checks that each key exists in both languages with the
+same placeholders, so no reply can appear in one language only.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "ko")
+
+# key: (English, Korean)
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- the verbs: usage and what each does ---------------------------------------------------
+    "usage.help": ("help [verb]", "help [명령]"),
+    "usage.subscribe": ("subscribe QUERY", "subscribe 검색식"),
+    "usage.list": ("list", "list"),
+    "usage.unsubscribe": ("unsubscribe ID", "unsubscribe 번호"),
+    "usage.pause": ("pause [ID]", "pause [번호]"),
+    "usage.resume": ("resume [ID]", "resume [번호]"),
+    "usage.mode": ("mode instant|digest", "mode instant|digest"),
+    "usage.digest": ("digest HH:MM [ZONE]", "digest HH:MM [시간대]"),
+    "usage.lang": ("lang en|ko", "lang en|ko"),
+    "usage.search": ("search QUERY", "search 검색식"),
+    "usage.status": ("status", "status"),
+    "usage.saved": ("saved", "saved"),
+    "usage.export": ("export bibtex|ris|csv", "export bibtex|ris|csv"),
+    "about.help": ("list of verbs, or one verb's usage", "명령 목록 또는 한 명령의 사용법"),
+    "about.subscribe": (
+        "add a PubMed query for this chat (with a preview of what it finds)",
+        "이 대화방에 PubMed 검색식을 구독합니다 (검색 결과 미리보기 포함)",
+    ),
+    "about.list": (
+        "this chat's subscriptions with their ids, status and last new paper",
+        "이 대화방의 구독 목록 (번호, 상태, 마지막 새 논문)",
+    ),
+    "about.unsubscribe": ("remove one of this chat's subscriptions", "구독 하나를 삭제합니다"),
+    "about.pause": (
+        "stop alerts for one subscription, or for the whole chat",
+        "구독 하나 또는 대화방 전체의 알림을 멈춥니다",
+    ),
+    "about.resume": (
+        "restart alerts for one subscription, or for the whole chat",
+        "구독 하나 또는 대화방 전체의 알림을 다시 시작합니다",
+    ),
+    "about.mode": (
+        "cards as papers arrive (instant), or one daily digest",
+        "논문이 나오는 즉시 카드로 받기(instant) 또는 하루 한 번 요약(digest)",
+    ),
+    "about.digest": (
+        "time (and IANA time zone) of the daily digest",
+        "일일 요약을 받을 시각 (및 IANA 시간대)",
+    ),
+    "about.lang": (
+        "language of summaries and bot messages",
+        "요약과 봇 메시지의 언어",
+    ),
+    "about.search": (
+        "one-off search, top results as cards; nothing is stored",
+        "한 번만 검색해 상위 결과를 카드로 보여줍니다 (구독하지 않음)",
+    ),
+    "about.status": (
+        "what the last polls did for this chat, and why a poll found nothing",
+        "최근 검색이 이 대화방에 한 일과, 새 논문이 없었던 이유",
+    ),
+    "about.saved": ("papers saved from cards in this chat", "이 대화방에서 카드로 저장한 논문"),
+    "about.export": (
+        "saved papers (or the last 30 days of alerts) as a file",
+        "저장한 논문 (없으면 최근 30일 알림)을 파일로 내보냅니다",
+    ),
+    # --- general ---------------------------------------------------------------------------------
+    "help.header": ("Paper Surfer commands:", "Paper Surfer 명령:"),
+    "help.footer": (
+        'Example: subscribe "liver metastases" AND chemotherapy',
+        '예: subscribe "liver metastases" AND chemotherapy',
+    ),
+    "usage.line": ("Usage: {usage}", "사용법: {usage}"),
+    "unknown_verb": (
+        "Unknown command '{verb}'. Try: help",
+        "알 수 없는 명령 '{verb}'입니다. help 를 입력해 보세요",
+    ),
+    "not_yet": (
+        "'{verb}' is not available yet in this version.",
+        "'{verb}' 명령은 이 버전에서 아직 쓸 수 없습니다.",
+    ),
+    "bad_id": ("'{value}' is not a subscription id.", "'{value}'은(는) 구독 번호가 아닙니다."),
+    "no_such_id": (
+        "This chat has no subscription #{number}. See: list",
+        "이 대화방에는 #{number} 구독이 없습니다. list 로 확인하세요",
+    ),
+    "pubmed.unreachable": (
+        "PubMed could not be reached ({detail}). Nothing was changed; please try again later.",
+        "PubMed에 연결하지 못했습니다 ({detail}). 아무것도 바뀌지 않았습니다. "
+        "잠시 후 다시 시도하세요.",
+    ),
+    "pubmed.rejected": (
+        "PubMed rejected the query: {detail}",
+        "PubMed가 검색식을 거부했습니다: {detail}",
+    ),
+    # --- query refusals --------------------------------------------------------------------------
+    "query.empty": ("the query is empty", "검색식이 비어 있습니다"),
+    "query.too_long": (
+        "the query is {length} characters long; the limit is {limit}",
+        "검색식이 {length}자입니다. 최대 {limit}자까지 가능합니다",
+    ),
+    "query.control": ("the query contains control characters", "검색식에 제어 문자가 있습니다"),
+    "query.unbalanced_quote": (
+        'the query has an unbalanced quote (")',
+        '검색식의 따옴표(")가 짝이 맞지 않습니다',
+    ),
+    "query.open_paren": (
+        "the query has a '(' that is never closed",
+        "검색식에 닫히지 않은 '(' 가 있습니다",
+    ),
+    "query.close_paren": (
+        "the query has a ')' without its '('",
+        "검색식에 짝이 없는 ')' 가 있습니다",
+    ),
+    "query.open_tag": (
+        "the query has a field tag '[' that is never closed",
+        "검색식에 닫히지 않은 필드 태그 '[' 가 있습니다",
+    ),
+    "query.stray_tag": (
+        "the query has a ']' without its '['",
+        "검색식에 짝이 없는 ']' 가 있습니다",
+    ),
+    "query.nested_tag": (
+        "the query has a '[' inside a field tag",
+        "검색식의 필드 태그 안에 '[' 가 있습니다",
+    ),
+    "query.only_operators": (
+        "the query has no search terms, only operators",
+        "검색식에 검색어 없이 연산자만 있습니다",
+    ),
+    "query.refused": ("Not subscribed: {reason}.", "구독하지 않았습니다: {reason}."),
+    "search.refused": ("Not searched: {reason}.", "검색하지 않았습니다: {reason}."),
+    # --- subscribe -------------------------------------------------------------------------------
+    "subscribe.limit": (
+        "Not subscribed: this chat already has {limit} subscriptions, the most allowed. "
+        "Remove one with: unsubscribe ID",
+        "구독하지 않았습니다: 이 대화방은 이미 최대 {limit}개를 구독 중입니다. "
+        "unsubscribe 번호 로 하나를 지우세요",
+    ),
+    "subscribe.duplicate": (
+        "Not subscribed: this chat already has this query as #{number}.",
+        "구독하지 않았습니다: 이 대화방은 이미 같은 검색식을 #{number} 번으로 구독 중입니다.",
+    ),
+    "subscribe.done": (
+        "Subscribed #{number}: {query}",
+        "구독 #{number} 등록: {query}",
+    ),
+    "subscribe.count": (
+        "PubMed has {count} papers for it from the last {days} days; new ones will come here.",
+        "최근 {days}일 동안 PubMed에 {count}편이 있습니다. 새 논문이 이 대화방으로 옵니다.",
+    ),
+    "subscribe.translation": ("PubMed searches: {translation}", "PubMed 검색 해석: {translation}"),
+    "subscribe.not_found": (
+        "PubMed did not find: {phrases} (searched without it)",
+        "PubMed에서 찾지 못한 표현: {phrases} (이 표현 없이 검색함)",
+    ),
+    "subscribe.nothing_yet": (
+        "Nothing matches yet; you will get papers as soon as PubMed has them.",
+        "아직 맞는 논문이 없습니다. PubMed에 나오는 대로 보내드립니다.",
+    ),
+    "subscribe.recent": ("Recent papers:", "최근 논문:"),
+    # --- list / unsubscribe / pause / resume -----------------------------------------------------
+    "list.empty": (
+        "This chat has no subscriptions. Add one with: subscribe QUERY",
+        "이 대화방에는 구독이 없습니다. subscribe 검색식 으로 추가하세요",
+    ),
+    "list.header": ("Subscriptions of this chat:", "이 대화방의 구독:"),
+    "list.item": (
+        "#{number} [{status}] {query} (last new paper: {last})",
+        "#{number} [{status}] {query} (마지막 새 논문: {last})",
+    ),
+    "list.never": ("none yet", "아직 없음"),
+    "list.chat_paused": (
+        "Alerts for this whole chat are paused (resume to restart).",
+        "이 대화방 전체 알림이 멈춰 있습니다 (resume 으로 다시 시작).",
+    ),
+    "substatus.active": ("active", "활성"),
+    "substatus.paused": ("paused", "일시정지"),
+    "unsubscribe.done": ("Removed #{number}: {query}", "#{number} 구독을 삭제했습니다: {query}"),
+    "pause.one": ("Paused #{number}: {query}", "#{number} 구독을 멈췄습니다: {query}"),
+    "pause.chat": (
+        "Paused all alerts for this chat. Resume with: resume",
+        "이 대화방의 모든 알림을 멈췄습니다. resume 으로 다시 시작합니다",
+    ),
+    "resume.one": ("Resumed #{number}: {query}", "#{number} 구독을 다시 시작했습니다: {query}"),
+    "resume.chat": (
+        "Alerts for this chat are on again.",
+        "이 대화방의 알림을 다시 시작했습니다.",
+    ),
+    # --- settings --------------------------------------------------------------------------------
+    "mode.instant": (
+        "Cards will arrive as papers appear.",
+        "논문이 나오는 즉시 카드로 보내드립니다.",
+    ),
+    "mode.digest": (
+        "You will get one digest a day at {time} ({zone}).",
+        "매일 {time} ({zone})에 요약을 한 번 보내드립니다.",
+    ),
+    "digest.done": (
+        "Daily digest time set to {time} ({zone}).",
+        "일일 요약 시각을 {time} ({zone})로 정했습니다.",
+    ),
+    "digest.instant_note": (
+        "This chat is in instant mode; switch with: mode digest",
+        "이 대화방은 즉시(instant) 모드입니다. mode digest 로 바꿀 수 있습니다",
+    ),
+    "digest.bad_time": (
+        "'{value}' is not a time; use 24-hour HH:MM, e.g. 07:30",
+        "'{value}'은(는) 시각이 아닙니다. 07:30 처럼 24시간 HH:MM 으로 쓰세요",
+    ),
+    "digest.bad_zone": (
+        "'{value}' is not a time zone; use an IANA name such as Asia/Seoul",
+        "'{value}'은(는) 시간대가 아닙니다. Asia/Seoul 같은 IANA 이름을 쓰세요",
+    ),
+    "lang.done": ("Language set to English.", "언어를 한국어로 바꿨습니다."),
+    # --- search ----------------------------------------------------------------------------------
+    "search.none": (
+        "No papers in the last {days} days for: {query}",
+        "최근 {days}일 동안 다음 검색식에 맞는 논문이 없습니다: {query}",
+    ),
+    "search.header": (
+        "Top {shown} of {count} papers from the last {days} days (nothing was stored):",
+        "최근 {days}일 논문 {count}편 중 상위 {shown}편 (구독하지 않음):",
+    ),
+    # --- status ----------------------------------------------------------------------------------
+    "status.none": (
+        "No polls yet for this chat's subscriptions. The next poll is due within {minutes} min.",
+        "이 대화방의 구독은 아직 검색되지 않았습니다. {minutes}분 안에 검색합니다.",
+    ),
+    "status.header": ("What the last polls did for this chat:", "최근 검색 결과 (이 대화방):"),
+    "status.item": (
+        "#{number} {query}: polled {when}; {found} in window, {new} new, {sent} sent",
+        "#{number} {query}: {when} 검색, 기간 내 {found}편, 새 논문 {new}편, 전송 {sent}편",
+    ),
+    "status.not_polled": (
+        "#{number} {query}: not polled yet",
+        "#{number} {query}: 아직 검색하지 않음",
+    ),
+    "status.why_error": (
+        "  nothing sent: PubMed error ({error}); it will be retried at the next poll",
+        "  전송 없음: PubMed 오류 ({error}). 다음 검색 때 다시 시도합니다",
+    ),
+    "status.why_empty": (
+        "  nothing sent: PubMed had no papers for it in {window}",
+        "  전송 없음: {window} 기간에 PubMed에 맞는 논문이 없었습니다",
+    ),
+    "status.why_seen": (
+        "  nothing sent: nothing new, all {found} papers were already matched before",
+        "  전송 없음: 새 논문 없음, {found}편 모두 이미 찾은 논문입니다",
+    ),
+    "status.why_delivered": (
+        "  nothing sent: every new match was already delivered to this chat",
+        "  전송 없음: 새로 찾은 논문은 이미 이 대화방에 보냈습니다",
+    ),
+    "status.sub_paused": ("  (paused)", "  (일시정지)"),
+    "status.pending": (
+        "{pending} paper(s) waiting to be sent; {failed} could not be sent.",
+        "보낼 논문 {pending}편 대기 중, 전송 실패 {failed}편.",
+    ),
+    "status.digest_waiting": (
+        "{pending} paper(s) are waiting for the next digest.",
+        "다음 요약을 기다리는 논문 {pending}편.",
+    ),
+    # --- delivery --------------------------------------------------------------------------------
+    "list_message.header": (
+        "{count} more new papers (best first):",
+        "새 논문 {count}편 더 (관련도 순):",
+    ),
+    "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),
+}
+
+
+def t(language: str, key: str, **values: object) -> str:
+    """The message `key` in `language` ("en" or "ko"), with `values` filled in."""
+    english, korean = MESSAGES[key]
+    template = korean if language == "ko" else english
+    return template.format(**values) if values else template

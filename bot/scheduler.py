@@ -1,0 +1,47 @@
+"""The scheduler: APScheduler's AsyncIOScheduler on the bot's event loop.
+
+Jobs are rebuilt from settings and the database every time the program starts; nothing the
+scheduler holds in memory is needed after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+POLL_JOB = "poll"
+DELIVERY_JOB = "deliver"
+DELIVERY_INTERVAL_SECONDS = 30  # how soon failed sends are retried once they are due
+
+
+def build_scheduler(
+    poll: Callable[[], Awaitable[object]],
+    deliver: Callable[[], Awaitable[object]],
+    poll_interval_minutes: float,
+) -> AsyncIOScheduler:
+    """A scheduler with the poll job (first run now) and the delivery retry job."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    interval = poll_interval_minutes * 60
+    scheduler.add_job(
+        poll,
+        IntervalTrigger(seconds=interval, timezone=UTC),
+        id=POLL_JOB,
+        name="poll PubMed and deliver",
+        next_run_time=datetime.now(UTC),
+        coalesce=True,  # after a long pause (laptop asleep) run once, not once per missed slot
+        max_instances=1,  # a slow poll is never overlapped by the next one
+        misfire_grace_time=max(60, int(interval)),
+    )
+    scheduler.add_job(
+        deliver,
+        IntervalTrigger(seconds=DELIVERY_INTERVAL_SECONDS, timezone=UTC),
+        id=DELIVERY_JOB,
+        name="retry due deliveries",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=DELIVERY_INTERVAL_SECONDS,
+    )
+    return scheduler

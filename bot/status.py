@@ -1,0 +1,59 @@
+"""The `status` answer: what the last polls did for a chat, and why a poll sent nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import Settings
+from bot.i18n import t
+from bot.models import Chat, Subscription
+from storage import Store
+
+
+def chat_status(store: Store, settings: Settings, chat: Chat) -> str:
+    lang = chat.language
+    subs = store.chats.subscriptions(chat.id)
+    results = store.polls.latest_results([s.id for s in subs])
+    if not results:
+        minutes = max(1, round(settings.poll_interval_minutes))
+        return t(lang, "status.none", minutes=minutes)
+    lines = [t(lang, "status.header")]
+    for sub in subs:
+        lines += _subscription_lines(lang, sub, results.get(sub.id))
+    counts = store.outbox.counts(chat.id)
+    if chat.mode == "digest" and counts["pending"]:
+        lines.append(t(lang, "status.digest_waiting", pending=counts["pending"]))
+    elif counts["pending"] or counts["failed"]:
+        lines.append(t(lang, "status.pending", pending=counts["pending"], failed=counts["failed"]))
+    if chat.paused:
+        lines.append(t(lang, "list.chat_paused"))
+    return "\n".join(lines)
+
+
+def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | None) -> list[str]:
+    if result is None:
+        return [t(lang, "status.not_polled", number=sub.number, query=sub.query)]
+    lines = [
+        t(
+            lang,
+            "status.item",
+            number=sub.number,
+            query=sub.query,
+            when=result["started_at"][:16].replace("T", " ") + " UTC",
+            found=result["found"],
+            new=result["new_matches"],
+            sent=result["sent"],
+        )
+    ]
+    if result["error"]:
+        lines.append(t(lang, "status.why_error", error=result["error"]))
+    elif result["new_deliveries"] == 0:
+        if result["found"] == 0:
+            lines.append(t(lang, "status.why_empty", window=result["window"]))
+        elif result["new_matches"] == 0:
+            lines.append(t(lang, "status.why_seen", found=result["found"]))
+        else:
+            lines.append(t(lang, "status.why_delivered"))
+    if sub.status == "paused":
+        lines.append(t(lang, "status.sub_paused"))
+    return lines

@@ -1,0 +1,73 @@
+"""Storage: the only code that touches SQLite (through sqlite-utils).
+
+`Store` opens one connection per thread on the same file (WAL mode lets readers and one writer
+work at once), applies the migrations at start, and groups its queries by what they are about:
+`store.chats` (chats and subscriptions), `store.papers` (papers and query cursors),
+`store.outbox` (deliveries), `store.polls` (poll runs and what they did).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage.chats import Chats
+from storage.migrations import migrations
+from storage.outbox import Outbox
+from storage.papers import Papers
+from storage.polls import Polls
+from storage.rows import now_text
+
+__all__ = ["Store", "now_text"]
+
+
+class Store:
+    """The database of one Paper Surfer installation."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        migrations.apply(self.db)
+        self.chats = Chats(self)
+        self.papers = Papers(self)
+        self.outbox = Outbox(self)
+        self.polls = Polls(self)
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection (sqlite3 connections must stay in their thread)."""
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            # Each connection is used by its own thread only; check_same_thread=False just lets
+            # close() release them all at shutdown.
+            conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe against process crashes
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            db = Database(conn, execute_plugins=False)
+            self._local.db = db
+            with self._lock:
+                self._connections.append(conn)
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """All or nothing: what happens inside commits together or not at all."""
+        with self.db.atomic() as db:
+            yield db
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,128 @@
+"""The schema, as sqlite-utils migrations applied in order at start, each once."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("paper_surfer")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Chats, subscriptions, papers, matches, the delivery outbox, query cursors and poll runs."""
+    _run(
+        db,
+        """
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL DEFAULT '',
+            chat_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('instant', 'digest')),
+            digest_time TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            paused INTEGER NOT NULL DEFAULT 0,
+            deactivated_reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            UNIQUE (platform, workspace, chat_id)
+        );
+
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            number INTEGER NOT NULL,
+            query TEXT NOT NULL,
+            normalized TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'removed')),
+            created_at TEXT NOT NULL,
+            last_paper_at TEXT NOT NULL DEFAULT '',
+            UNIQUE (chat, number)
+        );
+        CREATE INDEX subscriptions_normalized ON subscriptions (normalized, status);
+
+        CREATE TABLE papers (
+            pmid TEXT PRIMARY KEY,
+            record TEXT NOT NULL,
+            entrez_date TEXT NOT NULL DEFAULT '',
+            fetched_at TEXT NOT NULL
+        );
+
+        CREATE TABLE matches (
+            subscription INTEGER NOT NULL REFERENCES subscriptions(id),
+            pmid TEXT NOT NULL REFERENCES papers(pmid),
+            score REAL NOT NULL,
+            category TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            poll_run INTEGER,
+            matched_at TEXT NOT NULL,
+            PRIMARY KEY (subscription, pmid)
+        );
+        CREATE INDEX matches_pmid ON matches (pmid);
+
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            pmid TEXT NOT NULL REFERENCES papers(pmid),
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+            kind TEXT NOT NULL DEFAULT '',
+            batch TEXT NOT NULL DEFAULT '',
+            score REAL NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            next_attempt_at TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            poll_run INTEGER,
+            created_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL DEFAULT '',
+            UNIQUE (chat, pmid)
+        );
+        CREATE INDEX deliveries_due ON deliveries (state, chat);
+
+        CREATE TABLE query_state (
+            normalized TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL DEFAULT '',
+            idle INTEGER NOT NULL DEFAULT 0,
+            last_success_at TEXT NOT NULL DEFAULT '',
+            last_error TEXT NOT NULL DEFAULT '',
+            last_error_at TEXT NOT NULL DEFAULT ''
+        );
+
+        CREATE TABLE poll_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL DEFAULT '',
+            queries INTEGER NOT NULL DEFAULT 0,
+            failed_queries INTEGER NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            new_papers INTEGER NOT NULL DEFAULT 0,
+            matches INTEGER NOT NULL DEFAULT 0,
+            deliveries INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- What one poll did for one subscription: the answer to `status`.
+        CREATE TABLE poll_results (
+            poll_run INTEGER NOT NULL REFERENCES poll_runs(id),
+            subscription INTEGER NOT NULL REFERENCES subscriptions(id),
+            window TEXT NOT NULL,
+            found INTEGER NOT NULL DEFAULT 0,
+            new_matches INTEGER NOT NULL DEFAULT 0,
+            new_deliveries INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (poll_run, subscription)
+        );
+        CREATE INDEX poll_results_subscription ON poll_results (subscription, poll_run);
+        """,
+    )
+
+
+def _run(db: Database, script: str) -> None:
+    """Run statements one by one: executescript() would COMMIT the migration's transaction."""
+    for statement in script.split(";"):
+        if statement.strip() and not all(
+            line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
+        ):
+            db.execute(statement)

@@ -1,0 +1,151 @@
+"""The delivery outbox: one row per chat and PMID, pending until the platform confirms it.
+
+A row is marked sent only after the send returned, so a crash in between leaves it pending and
+it is sent again after the restart: nothing is lost, and the worst case is one repeat.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.models import Delivery, MatchedQuery, MatchReason, Score
+from storage.rows import now_text, placeholders, rows
+
+if TYPE_CHECKING:
+    from storage import Store
+
+
+class Outbox:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def plan(self, max_cards: int) -> int:
+        """Decide how unplanned rows of instant-mode chats go out: the best `max_cards` of each
+        chat as cards, the rest together as one list message. Stored, so a retry after a crash
+        sends the same grouping."""
+        planned = 0
+        with self._store.transaction() as db:
+            unplanned = rows(
+                db.execute(
+                    "SELECT d.id, d.chat FROM deliveries d JOIN chats c ON c.id = d.chat"
+                    " WHERE d.state = 'pending' AND d.kind = '' AND c.mode = 'instant'"
+                    " AND c.active = 1 ORDER BY d.chat, d.score DESC, d.pmid"
+                )
+            )
+            by_chat: dict[int, list[int]] = {}
+            for row in unplanned:
+                by_chat.setdefault(row["chat"], []).append(row["id"])
+            for ids in by_chat.values():
+                cards, rest = ids[:max_cards], ids[max_cards:]
+                db.execute(
+                    f"UPDATE deliveries SET kind = 'card' WHERE id IN ({placeholders(len(cards))})",
+                    cards,
+                )
+                if rest:
+                    db.execute(
+                        "UPDATE deliveries SET kind = 'list', batch = ?"
+                        f" WHERE id IN ({placeholders(len(rest))})",
+                        [f"list-{rest[0]}", *rest],
+                    )
+                planned += len(ids)
+        return planned
+
+    def due(self, now: str, *, chat: int | None = None) -> list[Delivery]:
+        """Planned, pending rows of active, unpaused chats whose next attempt is due."""
+        sql = (
+            "SELECT d.* FROM deliveries d JOIN chats c ON c.id = d.chat"
+            " WHERE d.state = 'pending' AND d.kind IN ('card', 'list') AND c.active = 1"
+            " AND c.paused = 0 AND c.mode = 'instant' AND d.next_attempt_at <= ?"
+        )
+        params: list[Any] = [now]
+        if chat is not None:
+            sql += " AND d.chat = ?"
+            params.append(chat)
+        sql += " ORDER BY d.chat, d.kind, d.score DESC, d.pmid"
+        return [_delivery(r) for r in rows(self._store.db.execute(sql, params))]
+
+    def matched_queries(self, chat: int, pmid: str) -> list[MatchedQuery]:
+        """The chat's subscriptions that matched this paper, best score first."""
+        cursor = self._store.db.execute(
+            "SELECT s.number, s.query, m.score, m.category, m.reasons FROM matches m"
+            " JOIN subscriptions s ON s.id = m.subscription"
+            " WHERE s.chat = ? AND m.pmid = ? ORDER BY m.score DESC, s.number",
+            [chat, pmid],
+        )
+        return [
+            MatchedQuery(
+                row["number"],
+                row["query"],
+                Score(
+                    row["score"],
+                    row["category"],
+                    tuple(
+                        MatchReason(term, tuple(fields))
+                        for term, fields in json.loads(row["reasons"])
+                    ),
+                ),
+            )
+            for row in rows(cursor)
+        ]
+
+    def mark_sent(self, ids: Sequence[int], message_id: str) -> None:
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, last_error = ''"
+                f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
+                [message_id, now_text(), *ids],
+            )
+
+    def mark_attempt_failed(
+        self, ids: Sequence[int], error: str, next_attempt_at: str, *, give_up: bool
+    ) -> None:
+        """Count a failed attempt; retry at `next_attempt_at`, or mark failed when giving up."""
+        state = "failed" if give_up else "pending"
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
+                f" next_attempt_at = ?, state = ? WHERE id IN ({placeholders(len(ids))})"
+                " AND state = 'pending'",
+                [error[:500], next_attempt_at, state, *ids],
+            )
+
+    def postpone(self, ids: Sequence[int], reason: str, next_attempt_at: str) -> None:
+        """Try again at `next_attempt_at` without counting an attempt (a platform rate limit)."""
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET last_error = ?, next_attempt_at = ?"
+                f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
+                [reason[:500], next_attempt_at, *ids],
+            )
+
+    def counts(self, chat: int | None = None) -> dict[str, int]:
+        sql = "SELECT state, COUNT(*) FROM deliveries"
+        params: list[Any] = []
+        if chat is not None:
+            sql += " WHERE chat = ?"
+            params.append(chat)
+        found = dict(self._store.db.execute(sql + " GROUP BY state", params).fetchall())
+        return {s: int(found.get(s, 0)) for s in ("pending", "sent", "failed", "cancelled")}
+
+    def all_for_chat(self, chat: int) -> list[Delivery]:
+        cursor = self._store.db.execute(
+            "SELECT * FROM deliveries WHERE chat = ? ORDER BY id", [chat]
+        )
+        return [_delivery(r) for r in rows(cursor)]
+
+
+def _delivery(row: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        chat=row["chat"],
+        pmid=row["pmid"],
+        state=row["state"],
+        kind=row["kind"],
+        batch=row["batch"],
+        attempts=row["attempts"],
+        score=row["score"],
+        created_at=row["created_at"],
+        poll_run=row["poll_run"],
+    )

@@ -1,0 +1,96 @@
+"""Papers, kept once by PMID with their whole record, and the poll cursor of each query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from bot.models import Paper
+from storage.rows import now_text, one, placeholders, rows
+
+if TYPE_CHECKING:
+    from storage import Store
+
+# SQLite allows 32,766 bound parameters; stay well below it.
+_CHUNK = 900
+
+
+class Papers:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def known(self, pmids: Iterable[str]) -> set[str]:
+        """Which of these PMIDs are already stored."""
+        wanted = list(dict.fromkeys(pmids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            cursor = self._store.db.execute(
+                f"SELECT pmid FROM papers WHERE pmid IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            found.update(row[0] for row in cursor.fetchall())
+        return found
+
+    def save(self, papers: Iterable[Paper]) -> int:
+        """Store papers not stored yet (a PMID is kept once); returns how many were new."""
+        fetched_at = now_text()
+        added = 0
+        with self._store.transaction() as db:
+            for paper in papers:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO papers (pmid, record, entrez_date, fetched_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    [
+                        paper.pmid,
+                        json.dumps(paper.to_record(), ensure_ascii=False),
+                        paper.entrez_date,
+                        fetched_at,
+                    ],
+                )
+                added += cursor.rowcount
+        return added
+
+    def get_many(self, pmids: Iterable[str]) -> dict[str, Paper]:
+        wanted = list(dict.fromkeys(pmids))
+        found: dict[str, Paper] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            cursor = self._store.db.execute(
+                f"SELECT pmid, record FROM papers WHERE pmid IN ({placeholders(len(chunk))})",
+                chunk,
+            )
+            for pmid, record in cursor.fetchall():
+                found[pmid] = Paper.from_record(json.loads(record))
+        return found
+
+    def get(self, pmid: str) -> Paper | None:
+        return self.get_many([pmid]).get(pmid)
+
+    def count(self) -> int:
+        return int(self._store.db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
+    # --- query cursors -------------------------------------------------------------------------
+
+    def query_state(self, normalized: str) -> dict[str, Any] | None:
+        return one(
+            self._store.db.execute("SELECT * FROM query_state WHERE normalized = ?", [normalized])
+        )
+
+    def mark_idle_queries(self, polled: Iterable[str]) -> None:
+        """Queries nobody polls any more are idle: when they come back, they do not reach back
+        across the whole idle time (a resumed subscription is not flooded with old papers)."""
+        active = list(polled)
+        with self._store.transaction() as db:
+            if active:
+                db.execute(
+                    "UPDATE query_state SET idle = 1 WHERE idle = 0 AND normalized NOT IN"
+                    f" ({placeholders(len(active))})",
+                    active,
+                )
+            else:
+                db.execute("UPDATE query_state SET idle = 1 WHERE idle = 0")
+
+    def query_states(self) -> list[dict[str, Any]]:
+        return rows(self._store.db.execute("SELECT * FROM query_state ORDER BY normalized"))

@@ -1,0 +1,154 @@
+"""Poll runs: what each poll did, committed query by query, and read back for `status`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.models import Score, Subscription
+from storage.rows import now_text, one, placeholders, rows
+
+if TYPE_CHECKING:
+    from storage import Store
+
+
+@dataclass(frozen=True, slots=True)
+class QueryOutcome:
+    """What committing one query's results created."""
+
+    new_matches: int
+    new_deliveries: int
+
+
+class Polls:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def start(self) -> int:
+        with self._store.transaction() as db:
+            cursor = db.execute("INSERT INTO poll_runs (started_at) VALUES (?)", [now_text()])
+        return int(cursor.lastrowid or 0)
+
+    def finish(self, run: int, **figures: int) -> None:
+        allowed = {"queries", "failed_queries", "requests", "new_papers", "matches", "deliveries"}
+        names = [n for n in figures if n in allowed]
+        assignments = "".join(f", {n} = ?" for n in names)
+        with self._store.transaction() as db:
+            db.execute(
+                f"UPDATE poll_runs SET finished_at = ?{assignments} WHERE id = ?",
+                [now_text(), *(figures[n] for n in names), run],
+            )
+
+    def commit_query(
+        self,
+        run: int,
+        normalized: str,
+        cursor: str,
+        window: str,
+        found: int,
+        subscriptions: Sequence[Subscription],
+        matches: Iterable[tuple[Subscription, str, Score]],
+    ) -> QueryOutcome:
+        """Store one query's matches and owed deliveries, and advance its cursor: all at once.
+
+        One transaction: if anything fails, neither the matches nor the cursor move, and the
+        next poll searches the same window again.
+        """
+        now = now_text()
+        per_sub: dict[int, list[int]] = {s.id: [0, 0] for s in subscriptions}
+        with self._store.transaction() as db:
+            for sub, pmid, score in matches:
+                created = db.execute(
+                    "INSERT OR IGNORE INTO matches (subscription, pmid, score, category, reasons,"
+                    " poll_run, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        sub.id,
+                        pmid,
+                        score.value,
+                        score.category,
+                        json.dumps([[r.term, list(r.fields)] for r in score.reasons]),
+                        run,
+                        now,
+                    ],
+                ).rowcount
+                if not created:
+                    continue
+                per_sub[sub.id][0] += 1
+                owed = db.execute(
+                    "INSERT OR IGNORE INTO deliveries (chat, pmid, state, score, poll_run,"
+                    " created_at) VALUES (?, ?, 'pending', ?, ?, ?)",
+                    [sub.chat, pmid, score.value, run, now],
+                ).rowcount
+                if owed:
+                    per_sub[sub.id][1] += 1
+                else:  # already owed through another subscription: keep the best score
+                    db.execute(
+                        "UPDATE deliveries SET score = MAX(score, ?) WHERE chat = ? AND pmid = ?"
+                        " AND state = 'pending'",
+                        [score.value, sub.chat, pmid],
+                    )
+                db.execute("UPDATE subscriptions SET last_paper_at = ? WHERE id = ?", [now, sub.id])
+            for sub in subscriptions:
+                new_matches, new_deliveries = per_sub[sub.id]
+                db.execute(
+                    "INSERT OR REPLACE INTO poll_results (poll_run, subscription, window, found,"
+                    " new_matches, new_deliveries) VALUES (?, ?, ?, ?, ?, ?)",
+                    [run, sub.id, window, found, new_matches, new_deliveries],
+                )
+            db.execute(
+                "INSERT INTO query_state (normalized, cursor, idle, last_success_at, last_error)"
+                " VALUES (?, ?, 0, ?, '') ON CONFLICT (normalized) DO UPDATE SET"
+                " cursor = excluded.cursor, idle = 0, last_success_at = excluded.last_success_at,"
+                " last_error = ''",
+                [normalized, cursor, now],
+            )
+        return QueryOutcome(
+            sum(m for m, _ in per_sub.values()), sum(d for _, d in per_sub.values())
+        )
+
+    def record_failure(
+        self,
+        run: int,
+        normalized: str,
+        window: str,
+        subscriptions: Sequence[Subscription],
+        error: str,
+    ) -> None:
+        """A query that failed this poll: say so for `status`; its cursor stays where it was."""
+        now = now_text()
+        with self._store.transaction() as db:
+            for sub in subscriptions:
+                db.execute(
+                    "INSERT OR REPLACE INTO poll_results (poll_run, subscription, window, error)"
+                    " VALUES (?, ?, ?, ?)",
+                    [run, sub.id, window, error],
+                )
+            db.execute(
+                "INSERT INTO query_state (normalized, last_error, last_error_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (normalized) DO UPDATE SET last_error = excluded.last_error,"
+                " last_error_at = excluded.last_error_at",
+                [normalized, error, now],
+            )
+
+    def last_run(self) -> dict[str, Any] | None:
+        return one(self._store.db.execute("SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1"))
+
+    def latest_results(self, subscription_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The most recent poll result of each subscription, with its run's time and sends."""
+        if not subscription_ids:
+            return {}
+        cursor = self._store.db.execute(
+            "SELECT r.*, p.started_at, p.finished_at, s.chat,"
+            " (SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.pmid = d.pmid"
+            "   AND m.subscription = r.subscription"
+            "   WHERE d.chat = s.chat AND d.poll_run = r.poll_run AND d.state = 'sent') AS sent"
+            " FROM poll_results r JOIN poll_runs p ON p.id = r.poll_run"
+            " JOIN subscriptions s ON s.id = r.subscription"
+            f" WHERE r.subscription IN ({placeholders(len(subscription_ids))})"
+            " AND r.poll_run = (SELECT MAX(poll_run) FROM poll_results"
+            "   WHERE subscription = r.subscription)",
+            list(subscription_ids),
+        )
+        return {row["subscription"]: row for row in rows(cursor)}

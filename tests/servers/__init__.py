@@ -1,0 +1,1 @@
+"""Loopback fake servers that stand in for the outside world in tests."""
