@@ -149,7 +149,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "구독 #{number} 등록: {query}",
     ),
     "subscribe.count": (
-        "PubMed has {count} papers for it from the last {days} days; new ones will come here.",
+        "Papers in PubMed from the last {days} days: {count}. New ones will come here.",
         "최근 {days}일 동안 PubMed에 {count}편이 있습니다. 새 논문이 이 대화방으로 옵니다.",
     ),
     "subscribe.translation": ("PubMed searches: {translation}", "PubMed 검색 해석: {translation}"),
@@ -257,16 +257,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "status.sub_paused": ("  (paused)", "  (일시정지)"),
     "status.pending": (
-        "{pending} paper(s) waiting to be sent; {failed} could not be sent.",
+        "Waiting to be sent: {pending}. Could not be sent: {failed}.",
         "보낼 논문 {pending}편 대기 중, 전송 실패 {failed}편.",
     ),
     "status.digest_waiting": (
-        "{pending} paper(s) are waiting for the next digest.",
+        "Papers waiting for the next digest: {pending}.",
         "다음 요약을 기다리는 논문 {pending}편.",
     ),
     # --- delivery --------------------------------------------------------------------------------
     "list_message.header": (
-        "{count} more new papers (best first):",
+        "More new papers ({count}), best first:",
         "새 논문 {count}편 더 (관련도 순):",
     ),
     "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),

@@ -838,6 +838,9 @@ class FakeEutils:
         self.keyed_rate_limit = keyed_rate_limit
         self.today: date = today or date.today()
         self.visible_until: date | None = None
+        # Corpus dates appear this much later, so 2021 records can stand for this week's papers
+        # when the code under test uses the real date (visible_until is in shifted dates too).
+        self.date_shift = timedelta(0)
         self.compress = compress  # gzip bodies for clients that accept it, as NCBI does
         self.requests: list[Recorded] = []
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (answered with a 500)
@@ -950,8 +953,17 @@ class FakeEutils:
                 self._ordered = sorted(self._records.values(), key=lambda r: r.order, reverse=True)
             return self._ordered
 
+    def shift_dates(self, corpus_day: date, appears_as: date) -> None:
+        """Serve the corpus as if `corpus_day` were `appears_as` (for date windows and today)."""
+        self.date_shift = appears_as - corpus_day
+        self.today = appears_as
+
+    def _until(self) -> date | None:
+        """visible_until in corpus dates."""
+        return None if self.visible_until is None else self.visible_until - self.date_shift
+
     def _visible(self) -> list[_Record]:
-        until = self.visible_until
+        until = self._until()
         records = self._snapshot()
         if until is None:
             return records
@@ -1288,10 +1300,11 @@ class FakeEutils:
             high = _parse_date(maxdate, end=True) if maxdate else self.today
             if low is None or high is None:
                 return f"Invalid date: {mindate if low is None else maxdate}"  # invented
-            return datetype, low, high
+            return datetype, low - self.date_shift, high - self.date_shift
         if not reldate.lstrip("-").isdigit():
             return f"Invalid reldate: {reldate}"  # invented wording
-        return datetype, self.today - timedelta(days=int(reldate)), self.today
+        low, high = self.today - timedelta(days=int(reldate)), self.today
+        return datetype, low - self.date_shift, high - self.date_shift
 
     def _efetch(self, p: dict[str, str]) -> tuple[int, bytes]:
         db = (p.get("db") or "pubmed").strip()
@@ -1306,7 +1319,7 @@ class FakeEutils:
         ids = [str(int(i)) for i in given if i.isdigit() and int(i) > 0]
         if not ids:
             return 400, _efetch_error("ID list is empty! Possibly it has no correct IDs.")
-        until = self.visible_until
+        until = self._until()
         with self._lock:
             found = [self._records.get(i) for i in dict.fromkeys(ids)]
         raws = [
