@@ -6,7 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import IO
 
 from bot.commands import Context, Reply, execute
@@ -23,6 +24,7 @@ from storage import Store
 log = logging.getLogger("paper_surfer")
 
 LOCAL_CHAT = ("local", "", "local")
+STOP_GRACE_SECONDS = 30
 
 
 @dataclass
@@ -31,6 +33,7 @@ class App:
     store: Store
     client: EutilsClient
     channels: dict[str, Channel]
+    _jobs: set[asyncio.Task[object]] = field(default_factory=set)
 
     @classmethod
     def create(cls, settings: Settings, out: IO[str] | None = None) -> App:
@@ -93,6 +96,7 @@ class App:
         finally:
             log.info("stopping")
             scheduler.shutdown(wait=False)
+            await self._finish_jobs()
             for channel in self.channels.values():
                 await channel.stop()
             self.store.close()
@@ -107,14 +111,34 @@ class App:
                 labels.append(name)
         return labels
 
+    async def _finish_jobs(self) -> None:
+        """Let a running poll or delivery pass finish (it commits as it goes) before exiting."""
+        running = {task for task in self._jobs if not task.done()}
+        if not running:
+            return
+        log.info("waiting up to %d s for the current poll to finish", STOP_GRACE_SECONDS)
+        _, unfinished = await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
+        for task in unfinished:  # safe: what is not committed is redone after the restart
+            task.cancel()
+        if unfinished:
+            await asyncio.wait(unfinished)
+
     async def _poll_job(self) -> None:
-        try:
-            await self.poll_and_deliver()
-        except Exception:  # the scheduler must keep running; the next poll retries
-            log.exception("poll failed")
+        await self._job("poll", self.poll_and_deliver)
 
     async def _deliver_job(self) -> None:
+        await self._job("delivery pass", self.deliver)
+
+    async def _job(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._jobs.add(task)
         try:
-            await self.deliver()
-        except Exception:
-            log.exception("delivery pass failed")
+            await work()
+        except asyncio.CancelledError:
+            log.info("%s interrupted by shutdown; it resumes after the restart", name)
+        except Exception:  # the scheduler must keep running; the next run retries
+            log.exception("%s failed", name)
+        finally:
+            if task is not None:
+                self._jobs.discard(task)

@@ -176,8 +176,8 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
     report, delivered = asyncio.run(app.poll_and_deliver())
     failed = f" ({len(report.failures)} failed)" if report.failures else ""
     out.write(
-        f"Poll {report.run}: {report.queries} queries searched{failed}, "
-        f"{report.requests} E-utilities requests\n"
+        f"Poll {report.run}: queries searched: {report.queries}{failed}, "
+        f"E-utilities requests: {report.requests}\n"
         f"  new papers: {report.new_papers}, matches: {report.matches}, "
         f"deliveries queued: {report.deliveries}\n"
         f"  deliveries: {delivered.sent} sent, {delivered.failed} failed\n"

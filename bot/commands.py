@@ -8,6 +8,7 @@ them. A wrong command always gets its usage line, and a refusal never changes th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 50
+_ID = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²".isdigit() is True, but int("²") fails
 PREVIEW_TITLES = 3
 SEARCH_DAYS = 30
 SEARCH_CARDS = 5
@@ -73,15 +75,11 @@ class Context:
 
 def parse(text: str) -> tuple[str, str]:
     """('subscribe', 'rest of the text') from '/subscribe@PaperBot rest of the text'."""
-    stripped = text.strip()
-    if not stripped:
+    parts = text.strip().split(maxsplit=1)  # any whitespace separates: space, tab, newline
+    if not parts:
         return "help", ""
-    head, _, rest = stripped.partition(" ")
-    if "\n" in head:
-        head, _, more = head.partition("\n")
-        rest = f"{more} {rest}".strip()
-    verb = head.lstrip("/").split("@", 1)[0].lower()
-    return verb, rest.strip()
+    verb = parts[0].lstrip("/").split("@", 1)[0].lower()
+    return verb, parts[1].strip() if len(parts) > 1 else ""
 
 
 def execute(ctx: Context, chat: Chat, text: str) -> Reply:
@@ -120,7 +118,8 @@ def _help(ctx: Context, chat: Chat, args: str) -> Reply:
     verb = args.split()[0].lower().lstrip("/") if args.split() else ""
     if verb in VERBS:
         return Reply(f"{t(lang, f'usage.{verb}')}\n{t(lang, f'about.{verb}')}")
-    lines = [t(lang, "help.header")]
+    lines = [t(lang, "unknown_verb", verb=verb[:40])] if verb else []
+    lines.append(t(lang, "help.header"))
     lines += [f"{t(lang, f'usage.{v}')} — {t(lang, f'about.{v}')}" for v in VERBS]
     lines.append(t(lang, "help.footer"))
     return Reply("\n".join(lines))
@@ -190,7 +189,7 @@ def _number(chat: Chat, verb: str, args: str) -> int | Reply:
     if len(args.split()) != 1:
         return _refuse(chat, verb, t(chat.language, "bad_id", value=args[:40]))
     digits = value.lstrip("#")
-    if not digits.isdigit() or len(digits) > 9:
+    if not _ID.fullmatch(digits):
         return _refuse(chat, verb, t(chat.language, "bad_id", value=value[:40]))
     return int(digits)
 
@@ -227,7 +226,7 @@ def _pause_or_resume(verb: str) -> Callable[[Context, Chat, str], Reply]:
 def _mode(ctx: Context, chat: Chat, args: str) -> Reply:
     mode = args.strip().lower()
     if mode not in MODES:
-        return _refuse(chat, "mode", t(chat.language, "usage.mode"))
+        return _refuse(chat, "mode", t(chat.language, "mode.bad", value=args.strip()[:40]))
     updated = ctx.store.chats.update(chat.id, mode=mode)
     _changed(ctx, updated)
     if mode == "digest":
@@ -264,7 +263,7 @@ def _digest(ctx: Context, chat: Chat, args: str) -> Reply:
 def _lang(ctx: Context, chat: Chat, args: str) -> Reply:
     language = args.strip().lower()
     if language not in LANGUAGES:
-        return _refuse(chat, "lang", t(chat.language, "usage.lang"))
+        return _refuse(chat, "lang", t(chat.language, "lang.bad", value=args.strip()[:40]))
     updated = ctx.store.chats.update(chat.id, language=language)
     return Reply(t(language, "lang.done"), chat=updated)
 

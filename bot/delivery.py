@@ -76,7 +76,8 @@ async def _deliver_chat(
     if channel is None:  # the platform is not configured now: keep the rows for later
         log.warning("%d papers wait for %s: its platform is not configured", len(rows), chat.label)
         return
-    for unit in _units(rows):
+    units = _units(rows)
+    for index, unit in enumerate(units):
         try:
             message = await asyncio.to_thread(_message, store, chat, unit, clock())
             message_id = await channel.send(chat, message)
@@ -91,9 +92,13 @@ async def _deliver_chat(
                 )
                 report.deactivated += 1
                 return
-            await _retry_later(store, unit, str(exc), exc.retry_after, clock())
+            next_at = await _retry_later(store, unit, str(exc), exc.retry_after, clock())
+            # Keep the chat's order and spare a struggling platform: the rest waits as well.
+            waiting = [d.id for later in units[index + 1 :] for d in later]
+            if waiting:
+                await asyncio.to_thread(store.outbox.postpone, waiting, "waiting", next_at)
             report.failed += len(unit)
-            return  # keep this chat's order: the rest waits for the retry
+            return
         except Exception as exc:
             # A bug in rendering one paper must not stop the other papers or chats.
             log.exception("delivering PMIDs %s to %s failed", [d.pmid for d in unit], chat.label)
@@ -138,26 +143,22 @@ async def _retry_later(
     error: str,
     retry_after: float | None,
     now: datetime,
-) -> None:
+) -> str:
+    """Schedule the unit's next attempt; returns when that is."""
     ids = [d.id for d in unit]
     if retry_after is not None:
         # The platform said when: a rate limit is not a failure and does not count an attempt.
         next_at = now_text(now + timedelta(seconds=retry_after))
         await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
-        return
+        return next_at
     attempts = unit[0].attempts + 1
     give_up = attempts >= MAX_ATTEMPTS
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
     next_at = now_text(now + timedelta(seconds=delay))
     await asyncio.to_thread(store.outbox.mark_attempt_failed, ids, error, next_at, give_up=give_up)
+    pmids = [d.pmid for d in unit]
     if give_up:
-        log.error(
-            "gave up on PMIDs %s after %d attempts: %s", [d.pmid for d in unit], attempts, error
-        )
+        log.error("gave up on PMIDs %s after %d attempts: %s", pmids, attempts, error)
     else:
-        log.warning(
-            "delivery of PMIDs %s failed (%s); retrying at %s",
-            [d.pmid for d in unit],
-            error,
-            next_at,
-        )
+        log.warning("delivery of PMIDs %s failed (%s); retrying at %s", pmids, error, next_at)
+    return next_at

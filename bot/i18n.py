@@ -127,6 +127,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the query has a '[' inside a field tag",
         "검색식의 필드 태그 안에 '[' 가 있습니다",
     ),
+    "query.no_terms": (
+        "the query has no words or numbers to search for",
+        "검색식에 검색할 단어나 숫자가 없습니다",
+    ),
     "query.only_operators": (
         "the query has no search terms, only operators",
         "검색식에 검색어 없이 연산자만 있습니다",
@@ -214,6 +218,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "digest.bad_zone": (
         "'{value}' is not a time zone; use an IANA name such as Asia/Seoul",
         "'{value}'은(는) 시간대가 아닙니다. Asia/Seoul 같은 IANA 이름을 쓰세요",
+    ),
+    "mode.bad": (
+        "'{value}' is not a mode: instant or digest",
+        "'{value}'은(는) 모드가 아닙니다: instant 또는 digest",
+    ),
+    "lang.bad": (
+        "'{value}' is not a language: en or ko",
+        "'{value}'은(는) 언어가 아닙니다: en 또는 ko",
     ),
     "lang.done": ("Language set to English.", "언어를 한국어로 바꿨습니다."),
     # --- search ----------------------------------------------------------------------------------

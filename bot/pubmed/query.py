@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.errors import QueryRefused
 
 MAX_QUERY_LENGTH = 1_000
+_SEARCHABLE = re.compile(r"[^\W_]")  # a letter or digit of any script
 OPERATORS = ("AND", "OR", "NOT")
 # PubMed's published stopword list: words it drops from an unquoted, untagged search.
 STOPWORDS = frozenset(
@@ -145,6 +146,8 @@ def check(query: str) -> str:
     tokens = _tokens(text)
     if all(t in OPERATORS or t in "()" for t in _kinds(tokens)):
         raise QueryRefused("query.only_operators")
+    if not any(isinstance(t, Term) and _SEARCHABLE.search(t.text) for t in tokens):
+        raise QueryRefused("query.no_terms")
     return text
 
 

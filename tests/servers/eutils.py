@@ -841,6 +841,8 @@ class FakeEutils:
         # Corpus dates appear this much later, so 2021 records can stand for this week's papers
         # when the code under test uses the real date (visible_until is in shifted dates too).
         self.date_shift = timedelta(0)
+        # PMIDs not yet visible whatever their date: a paper PubMed adds later the same day.
+        self.hidden: set[str] = set()
         self.compress = compress  # gzip bodies for clients that accept it, as NCBI does
         self.requests: list[Recorded] = []
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (answered with a 500)
@@ -965,9 +967,14 @@ class FakeEutils:
     def _visible(self) -> list[_Record]:
         until = self._until()
         records = self._snapshot()
-        if until is None:
+        hidden = set(self.hidden)
+        if until is None and not hidden:
             return records
-        return [r for r in records if r.edat is None or r.edat <= until]
+        return [
+            r
+            for r in records
+            if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
+        ]
 
     # --- faults and the record of requests --------------------------------------------------
 
@@ -987,6 +994,8 @@ class FakeEutils:
           "disconnect": hang up without answering.
           "error": 200 with <eSearchResult>/<eFetchResult><ERROR>options["message"]</ERROR>.
           "html": 200 text/html maintenance page (options["body"] to replace it).
+
+        Any fault takes options["term"]: then it only hits esearch requests for that term.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -1010,9 +1019,12 @@ class FakeEutils:
             self._faults.clear()
             self._windows.clear()
 
-    def _take_fault(self, endpoint: str) -> _Fault | None:
+    def _take_fault(self, endpoint: str, params: dict[str, str]) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
+                term = fault.options.get("term")
+                if term is not None and params.get("term") != term:
+                    continue
                 if fault.endpoint in ("*", endpoint):
                     fault.left -= 1
                     if fault.left <= 0:
@@ -1086,7 +1098,7 @@ class FakeEutils:
                 ("X-RateLimit-Remaining", str(max(0, int(limit) - count))),
             ]
 
-        fault = self._take_fault(endpoint)
+        fault = self._take_fault(endpoint, record.params)
         kind = fault.kind if fault else None
         options = fault.options if fault else {}
         if kind == "429":
@@ -1322,10 +1334,13 @@ class FakeEutils:
         until = self._until()
         with self._lock:
             found = [self._records.get(i) for i in dict.fromkeys(ids)]
+        hidden = set(self.hidden)
         raws = [
             r.raw
             for r in found
-            if r is not None and (until is None or r.edat is None or r.edat <= until)
+            if r is not None
+            and r.pmid not in hidden
+            and (until is None or r.edat is None or r.edat <= until)
         ]
         return 200, EFETCH_PROLOG + b"<PubmedArticleSet>\n" + b"".join(
             raws

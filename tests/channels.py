@@ -1,0 +1,50 @@
+"""An in-memory chat channel for delivery tests: records what it was asked to send."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.errors import DeliveryFailed
+from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.models import Chat
+
+
+@dataclass
+class Sent:
+    chat: str  # the chat's platform id
+    kind: str  # card | list | text
+    pmids: tuple[str, ...]
+
+
+@dataclass
+class RecordingChannel:
+    """Accepts every message unless `fail` says otherwise for it."""
+
+    name: str = "local"
+    sent: list[Sent] = field(default_factory=list)
+    fail: Callable[[Chat, Message], DeliveryFailed | None] = lambda chat, message: None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, chat: Chat, message: Message) -> str:
+        problem = self.fail(chat, message)
+        if problem is not None:
+            raise problem
+        if isinstance(message, CardMessage):
+            record = Sent(chat.chat_id, "card", (message.card.paper.pmid,))
+        elif isinstance(message, ListMessage):
+            record = Sent(chat.chat_id, "list", tuple(i.paper.pmid for i in message.items))
+        else:
+            assert isinstance(message, TextMessage)
+            record = Sent(chat.chat_id, "text", ())
+        self.sent.append(record)
+        return f"m{len(self.sent)}"
+
+    def pmids(self, chat_id: str) -> list[str]:
+        """Every PMID this chat received, in order, repeats included."""
+        return [pmid for s in self.sent if s.chat == chat_id for pmid in s.pmids]

