@@ -34,6 +34,7 @@ class App:
     client: EutilsClient
     channels: dict[str, Channel]
     _jobs: set[asyncio.Task[object]] = field(default_factory=set)
+    _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def create(cls, settings: Settings, out: IO[str] | None = None) -> App:
@@ -71,7 +72,9 @@ class App:
         return report, delivered
 
     async def deliver(self) -> DeliveryReport:
-        return await deliver_pending(self.store, self.channels, self.settings)
+        # The poll job and the retry job both deliver; one pass at a time in this process.
+        async with self._delivering:
+            return await deliver_pending(self.store, self.channels, self.settings)
 
     async def run(self) -> None:
         """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""

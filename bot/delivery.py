@@ -29,6 +29,8 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = 30.0  # seconds before the first retry; doubles with each attempt
 MAX_BACKOFF = 3600.0
 CONCURRENT_CHATS = 16
+# How long a send may take before another process may assume its sender died and send again.
+LEASE_SECONDS = 300
 
 
 @dataclass
@@ -78,6 +80,12 @@ async def _deliver_chat(
         return
     units = _units(rows)
     for index, unit in enumerate(units):
+        now = clock()
+        lease = now_text(now + timedelta(seconds=LEASE_SECONDS))
+        if not await asyncio.to_thread(
+            store.outbox.claim, [d.id for d in unit], now_text(now), lease
+        ):
+            return  # another process is delivering to this chat right now
         try:
             message = await asyncio.to_thread(_message, store, chat, unit, clock())
             message_id = await channel.send(chat, message)

@@ -119,6 +119,13 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_delivery_leases(db: Database) -> None:
+    """A delivery in flight is leased, so two processes (`run` and a manual `poll`) never send
+    the same row at once; a crashed sender's lease runs out and the row is sent again."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

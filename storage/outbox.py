@@ -58,8 +58,9 @@ class Outbox:
             "SELECT d.* FROM deliveries d JOIN chats c ON c.id = d.chat"
             " WHERE d.state = 'pending' AND d.kind IN ('card', 'list') AND c.active = 1"
             " AND c.paused = 0 AND c.mode = 'instant' AND d.next_attempt_at <= ?"
+            " AND d.lease_until <= ?"
         )
-        params: list[Any] = [now]
+        params: list[Any] = [now, now]
         if chat is not None:
             sql += " AND d.chat = ?"
             params.append(chat)
@@ -90,6 +91,24 @@ class Outbox:
             for row in rows(cursor)
         ]
 
+    def claim(self, ids: Sequence[int], now: str, until: str) -> bool:
+        """Lease rows for sending; False when another sender holds any of them (or sent them)."""
+        with self._store.transaction() as db:
+            claimed = db.execute(
+                f"UPDATE deliveries SET lease_until = ? WHERE id IN ({placeholders(len(ids))})"
+                " AND state = 'pending' AND lease_until <= ?",
+                [until, *ids, now],
+            ).rowcount
+            if claimed != len(ids):
+                # Someone else has part of it: give back what we took and let them finish.
+                db.execute(
+                    f"UPDATE deliveries SET lease_until = '' WHERE id IN ({placeholders(len(ids))})"
+                    " AND lease_until = ?",
+                    [*ids, until],
+                )
+                return False
+        return True
+
     def mark_sent(self, ids: Sequence[int], message_id: str) -> None:
         with self._store.transaction() as db:
             db.execute(
@@ -105,7 +124,7 @@ class Outbox:
         state = "failed" if give_up else "pending"
         with self._store.transaction() as db:
             db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, lease_until = '',"
                 f" next_attempt_at = ?, state = ? WHERE id IN ({placeholders(len(ids))})"
                 " AND state = 'pending'",
                 [error[:500], next_attempt_at, state, *ids],
@@ -115,7 +134,7 @@ class Outbox:
         """Try again at `next_attempt_at` without counting an attempt (a platform rate limit)."""
         with self._store.transaction() as db:
             db.execute(
-                "UPDATE deliveries SET last_error = ?, next_attempt_at = ?"
+                "UPDATE deliveries SET last_error = ?, next_attempt_at = ?, lease_until = ''"
                 f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
                 [reason[:500], next_attempt_at, *ids],
             )

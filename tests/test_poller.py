@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from lxml import etree
 from servers.eutils import FakeEutils
 
 from bot.config import Settings
-from bot.delivery import deliver_pending
+from bot.delivery import LEASE_SECONDS, deliver_pending
 from bot.models import Chat
 from bot.poller import poll_cycle
 from bot.pubmed import query as pubmed_query
@@ -223,8 +223,8 @@ def test_a_crash_between_sending_and_marking_sent_repeats_at_most_that_message(
     fake: FakeEutils, store: Store, tmp_path: Path
 ) -> None:
     """If the process dies after the platform accepted a card but before the outbox recorded it,
-    that one card is sent again after the restart (the platform cannot tell us it already has
-    it); every other paper still arrives exactly once, and none is lost."""
+    that one card is sent again once its lease runs out (the platform cannot tell us it already
+    has it); every other paper still arrives exactly once, and none is lost."""
     settings = settings_for(fake)
     subscribe(store, "a", "zebrafish")
     run_poll(store, fake, settings, date(2021, 6, 7))
@@ -249,8 +249,13 @@ def test_a_crash_between_sending_and_marking_sent_repeats_at_most_that_message(
 
     restarted = Store(tmp_path / "ps.db")
     deliver(restarted, settings, channel)
-    got = channel.pmids("a")
     wanted = expected(fake, "zebrafish", "2021/05/31", "2021/06/07")
+    assert set(channel.pmids("a")) == wanted  # the unconfirmed card was sent once already
+    assert len(channel.pmids("a")) == len(wanted)
+    # The dead sender's lease on the unconfirmed card runs out; then it goes out again.
+    later = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS + 1)
+    asyncio.run(deliver_pending(restarted, {"local": channel}, settings, clock=lambda: later))
+    got = channel.pmids("a")
     assert set(got) == wanted
     repeats = [p for p in set(got) if got.count(p) > 1]
     assert len(repeats) == 1  # exactly the card whose confirmation the crash cut off
@@ -313,3 +318,36 @@ def test_a_window_too_big_to_page_through_is_split(fake: FakeEutils, store: Stor
     assert len(in_window) > 9_999  # more than one esearch can page through
     assert report.warnings == []  # type: ignore[attr-defined]
     assert store.papers.known(fake.pmids) == in_window
+
+
+def test_a_resumed_subscription_is_not_flooded_with_the_paused_weeks(
+    fake: FakeEutils, store: Store
+) -> None:
+    """A query nobody polled while its only subscription was paused looks back at most
+    BACKFILL_DAYS when resumed, not across the whole pause."""
+    settings = settings_for(fake)
+    chat = subscribe(store, "a", "crispr[tiab]")
+    run_poll(store, fake, settings, date(2021, 5, 20))
+    store.chats.set_status(chat.id, 1, "paused")
+    run_poll(store, fake, settings, date(2021, 5, 30))
+    store.chats.set_status(chat.id, 1, "active")
+    fake.reset()
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert (search.params["mindate"], search.params["maxdate"]) == ("2021/05/31", "2021/06/07")
+
+
+def test_an_outage_longer_than_the_backfill_still_loses_nothing(
+    fake: FakeEutils, store: Store
+) -> None:
+    """When PubMed failed for two weeks, the next good poll reaches back to the last success."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    run_poll(store, fake, settings, date(2021, 5, 20))
+    fake.inject("status", endpoint="esearch", status=503, times=9)
+    run_poll(store, fake, settings, date(2021, 5, 27))
+    run_poll(store, fake, settings, date(2021, 6, 3))
+    fake.reset()
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert search.params["mindate"] == "2021/05/19"  # the last success minus one day

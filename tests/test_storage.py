@@ -49,7 +49,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
     } <= tables
     Store(path).close()
     applied = sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("m001_initial",)]
+    assert applied == [("m001_initial",), ("m002_delivery_leases",)]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -195,6 +195,24 @@ def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
     assert store.chats.deactivate(chat.id, "blocked") == 1
     assert store.outbox.counts(chat.id) == {"pending": 0, "sent": 1, "failed": 0, "cancelled": 1}
     assert not store.chats.get(chat.id).active
+
+
+def test_a_leased_delivery_cannot_be_claimed_twice(store: Store) -> None:
+    """Two senders (say `run` and a manual `poll`) cannot both take the same row; after the lease
+    runs out (its sender died) the row can be taken again."""
+    batch = papers(1)
+    store.papers.save(batch)
+    chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
+    sub = _sub(store, chat.id, "q")
+    store.polls.commit_query(
+        store.polls.start(), "q", "d", "w", 1, [sub], [(sub, batch[0].pmid, _score(0.5))]
+    )
+    store.outbox.plan(10)
+    [row] = store.outbox.due("2026-01-01T00:00:00")
+    assert store.outbox.claim([row.id], "2026-01-01T00:00:00", "2026-01-01T00:05:00")
+    assert not store.outbox.claim([row.id], "2026-01-01T00:01:00", "2026-01-01T00:06:00")
+    assert store.outbox.due("2026-01-01T00:01:00") == []
+    assert store.outbox.claim([row.id], "2026-01-01T00:05:01", "2026-01-01T00:10:00")
 
 
 def test_each_thread_gets_its_own_connection(store: Store) -> None:
