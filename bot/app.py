@@ -49,6 +49,9 @@ class App:
     def context(self) -> Context:
         return Context(self.settings, self.store, self.client)
 
+    def close(self) -> None:
+        self.store.close()
+
     def chat_defaults(self) -> dict[str, str]:
         s = self.settings
         return {
@@ -102,7 +105,7 @@ class App:
             await self._finish_jobs()
             for channel in self.channels.values():
                 await channel.stop()
-            self.store.close()
+            self.close()
         log.info("stopped")
 
     def _channel_labels(self) -> list[str]:

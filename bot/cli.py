@@ -173,7 +173,10 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
     from bot.app import App
 
     app = App.create(_settings(env), out)
-    report, delivered = asyncio.run(app.poll_and_deliver())
+    try:
+        report, delivered = asyncio.run(app.poll_and_deliver())
+    finally:
+        app.close()
     failed = f" ({len(report.failures)} failed)" if report.failures else ""
     out.write(
         f"Poll {report.run}: queries searched: {report.queries}{failed}, "
@@ -197,7 +200,10 @@ def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO
     from bot.app import App
 
     app = App.create(_settings(env), out)
-    reply = app.command(args.text)
+    try:
+        reply = app.command(args.text)
+    finally:
+        app.close()
     if not reply.ok:
         raise CommandFailed(reply.text.replace("\n", " "))
     out.write(reply.text + "\n")

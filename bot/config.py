@@ -67,14 +67,6 @@ class Settings:
     log_level: str = "INFO"
 
     @property
-    def telegram_enabled(self) -> bool:
-        return bool(self.telegram_bot_token)
-
-    @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token)
-
-    @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value that is set, for scrubbing logs."""
         values = (

@@ -66,10 +66,6 @@ class Paper:
             f"{s.label}: {s.text}" if s.label else s.text for s in self.abstract_sections
         )
 
-    @property
-    def year(self) -> str:
-        return self.pub_date[:4]
-
     def to_record(self) -> dict[str, Any]:
         """The JSON paper record of INTERFACES.md (every key present)."""
         record = asdict(self)
@@ -133,11 +129,6 @@ class SearchResult:
     fields_not_found: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     requests: int = 1
-
-    @property
-    def truncated(self) -> bool:
-        """True when PubMed has more matches than it would let us page through."""
-        return self.count > len(self.pmids)
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,14 +90,6 @@ class Chats:
             )
         return cursor.rowcount
 
-    def reactivate(self, chat: int) -> None:
-        """A deactivated chat that talks to the bot again is live again."""
-        with self._store.transaction() as db:
-            db.execute(
-                "UPDATE chats SET active = 1, deactivated_reason = '' WHERE id = ? AND active = 0",
-                [chat],
-            )
-
     # --- subscriptions -------------------------------------------------------------------------
 
     def subscriptions(self, chat: int, *, include_removed: bool = False) -> list[Subscription]:

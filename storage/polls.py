@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Score, Subscription
-from storage.rows import now_text, one, placeholders, rows
+from storage.rows import now_text, placeholders, rows
 
 if TYPE_CHECKING:
     from storage import Store
@@ -131,9 +131,6 @@ class Polls:
                 " last_error_at = excluded.last_error_at",
                 [normalized, error, now],
             )
-
-    def last_run(self) -> dict[str, Any] | None:
-        return one(self._store.db.execute("SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1"))
 
     def latest_results(self, subscription_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The most recent poll result of each subscription, with its run's time and sends."""

@@ -26,8 +26,6 @@ def test_defaults_match_the_interfaces_table() -> None:
     assert (s.telegram_webhook_port, s.slack_port) == (8443, 3000)
     assert s.slack_api_url == "https://slack.com/api/"
     assert (s.llm_timeout_seconds, s.log_level) == (30.0, "INFO")
-    assert not s.telegram_enabled
-    assert not s.slack_enabled
 
 
 def test_an_api_key_raises_the_default_rate_to_ten() -> None:
