@@ -234,7 +234,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "최근 {days}일 동안 다음 검색식에 맞는 논문이 없습니다: {query}",
     ),
     "search.header": (
-        "Top {shown} of {count} papers from the last {days} days (nothing was stored):",
+        "Top {shown} of {count} papers from the last {days} days (not subscribed):",
         "최근 {days}일 논문 {count}편 중 상위 {shown}편 (구독하지 않음):",
     ),
     # --- status ----------------------------------------------------------------------------------
@@ -282,6 +282,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "새 논문 {count}편 더 (관련도 순):",
     ),
     "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),
+    "card.score": ("Match {score} ({category})", "일치도 {score} ({category})"),
+    "card.more_like": ("👍 More like this", "👍 이런 논문 더"),
+    "card.less_like": ("👎 Less like this", "👎 이런 논문 덜"),
+    "card.save": ("💾 Save", "💾 저장"),
+    "card.pubmed": ("PubMed", "PubMed에서 보기"),
+    "card.full_text": ("Free full text", "무료 전문"),
+    "card.no_abstract": ("No abstract available.", "초록이 없습니다."),
+    "card.authors_more": ("et al. ({count} authors)", "외 (저자 {count}명)"),
+    # --- buttons and chat platforms ----------------------------------------------------------
+    "feedback.up": ("👍 Noted: more like this", "👍 반영했습니다: 이런 논문 더"),
+    "feedback.down": ("👎 Noted: less like this", "👎 반영했습니다: 이런 논문 덜"),
+    "feedback.save": (
+        "💾 Saved for this chat (see: saved)",
+        "💾 이 대화방에 저장했습니다 (saved 로 보기)",
+    ),
+    "feedback.again": ("Already noted.", "이미 반영되었습니다."),
+    "feedback.expired": ("This button no longer works.", "더 이상 쓸 수 없는 버튼입니다."),
+    "group.admins_only": (
+        "Only group administrators can change this chat's subscriptions and settings.",
+        "그룹 관리자만 이 대화방의 구독과 설정을 바꿀 수 있습니다.",
+    ),
+    "error.apology": (
+        "Sorry, something went wrong on our side. Please try again.",
+        "죄송합니다. 봇에서 문제가 생겼습니다. 다시 시도해 주세요.",
+    ),
+    "start.greeting": (
+        "Hello! I bring you new PubMed papers on the topics you subscribe to.",
+        "안녕하세요! 구독하신 주제의 새 PubMed 논문을 보내드립니다.",
+    ),
+    "chat.not_a_command": (
+        "Send a command such as /help or /subscribe QUERY.",
+        "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",
+    ),
 }
 
 

@@ -3,7 +3,8 @@
 `Store` opens one connection per thread on the same file (WAL mode lets readers and one writer
 work at once), applies the migrations at start, and groups its queries by what they are about:
 `store.chats` (chats and subscriptions), `store.papers` (papers and query cursors),
-`store.outbox` (deliveries), `store.polls` (poll runs and what they did).
+`store.outbox` (deliveries), `store.polls` (poll runs and what they did), `store.feedback`
+(button presses).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage.chats import Chats
+from storage.feedback import Feedback
 from storage.migrations import migrations
 from storage.outbox import Outbox
 from storage.papers import Papers
@@ -40,6 +42,7 @@ class Store:
         self.papers = Papers(self)
         self.outbox = Outbox(self)
         self.polls = Polls(self)
+        self.feedback = Feedback(self)
 
     @property
     def db(self) -> Database:

@@ -90,6 +90,19 @@ class Chats:
             )
         return cursor.rowcount
 
+    def reactivate(self, chat: int) -> None:
+        """A deactivated chat that talks to the bot again is live again."""
+        with self._store.transaction() as db:
+            db.execute(
+                "UPDATE chats SET active = 1, deactivated_reason = '' WHERE id = ? AND active = 0",
+                [chat],
+            )
+
+    def migrate(self, chat: int, new_chat_id: str) -> None:
+        """A Telegram group upgraded to a supergroup has a new id; keep its subscriptions."""
+        with self._store.transaction() as db:
+            db.execute("UPDATE chats SET chat_id = ? WHERE id = ?", [new_chat_id, chat])
+
     # --- subscriptions -------------------------------------------------------------------------
 
     def subscriptions(self, chat: int, *, include_removed: bool = False) -> list[Subscription]:

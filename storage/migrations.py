@@ -126,6 +126,26 @@ def m002_delivery_leases(db: Database) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m003_feedback(db: Database) -> None:
+    """Button presses on cards: 👍 / 👎 (one opinion per person and paper) and 💾 saves."""
+    _run(
+        db,
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            user TEXT NOT NULL,
+            pmid TEXT NOT NULL REFERENCES papers(pmid),
+            kind TEXT NOT NULL CHECK (kind IN ('up', 'down', 'save')),
+            created_at TEXT NOT NULL,
+            UNIQUE (chat, user, pmid, kind)
+        );
+        CREATE INDEX feedback_chat ON feedback (chat, kind)
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

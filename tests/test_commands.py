@@ -807,15 +807,18 @@ def test_garbage_never_raises(ctx: Context, chat: Chat, store: Store, text: str)
 def test_search_shows_the_five_newest_as_cards_and_stores_nothing(
     ctx: Context, chat: Chat, store: Store
 ) -> None:
-    """`search covid` shows 5 of the 23 papers of the last 30 days, newest first; no rows added."""
+    """`search covid` shows 5 of the 23 papers of the last 30 days, newest first; it subscribes
+    to nothing and owes nothing (the shown papers are kept, so their 💾 button works)."""
     before = snapshot(store.path)
     reply = say(ctx, chat, "search covid")
     assert reply.ok
-    assert reply.text == "Top 5 of 23 papers from the last 30 days (nothing was stored):"
+    assert reply.text == "Top 5 of 23 papers from the last 30 days (not subscribed):"
     assert [card.paper.pmid for card in reply.cards] == COVID_30_DAYS_NEWEST
-    assert snapshot(store.path) == before
-    assert before["subscriptions"] == []
+    after = snapshot(store.path)
+    for table in ("subscriptions", "matches", "deliveries", "chats"):
+        assert after[table] == before[table]
     assert before["papers"] == []
+    assert sorted(row[0] for row in after["papers"]) == sorted(COVID_30_DAYS_NEWEST)
 
 
 def test_search_with_fewer_than_five_results_shows_them_all(
@@ -824,7 +827,7 @@ def test_search_with_fewer_than_five_results_shows_them_all(
     """`search "breast cancer"` finds four papers in 30 days and shows all four, newest first."""
     reply = say(ctx, chat, 'search "breast cancer"')
     assert reply.ok
-    assert reply.text == "Top 4 of 4 papers from the last 30 days (nothing was stored):"
+    assert reply.text == "Top 4 of 4 papers from the last 30 days (not subscribed):"
     assert [card.paper.pmid for card in reply.cards] == BREAST_CANCER_30_DAYS
     assert snapshot(store.path)["subscriptions"] == []
 

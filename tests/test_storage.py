@@ -45,11 +45,12 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         "query_state",
         "poll_runs",
         "poll_results",
+        "feedback",
         "_sqlite_migrations",
     } <= tables
     Store(path).close()
     applied = sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("m001_initial",), ("m002_delivery_leases",)]
+    assert applied == [("m001_initial",), ("m002_delivery_leases",), ("m003_feedback",)]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -1,0 +1,63 @@
+"""What chat platforms ask of the bot: find the chat, run a command, record a button press.
+
+`handlers/` talks to the bot only through this class (and the messages it sends), so no
+platform module ever touches the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands import Context, Reply, execute
+from bot.i18n import t
+from bot.models import Chat
+
+BUTTON_KINDS = ("up", "down", "save")
+_BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
+
+
+def button_data(kind: str, pmid: str) -> str:
+    """The payload of a card button: 'fb:save:40650787' (well inside Telegram's 64 bytes)."""
+    if kind not in BUTTON_KINDS or not pmid.isdigit():
+        raise ValueError(f"no button {kind!r} for {pmid!r}")
+    return f"fb:{kind}:{pmid}"
+
+
+def parse_button(data: str) -> tuple[str, str] | None:
+    """(kind, pmid) from a button payload, or None for anything we did not make."""
+    match = _BUTTON.fullmatch(data or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+class ChatService:
+    def __init__(self, context: Context, defaults: dict[str, str]) -> None:
+        self.context = context
+        self._defaults = defaults
+
+    def chat(self, platform: str, workspace: str, chat_id: str, *, language: str = "") -> Chat:
+        """The chat, created on first contact (in `language` when given: the user's client)."""
+        store = self.context.store
+        defaults = {**self._defaults, "language": language or self._defaults["language"]}
+        chat = store.chats.get_or_create(platform, workspace, chat_id, defaults)
+        if not chat.active:  # it talks to us again: it can receive again
+            store.chats.reactivate(chat.id)
+            chat = store.chats.get(chat.id)
+        return chat
+
+    def run(self, chat: Chat, text: str) -> Reply:
+        return execute(self.context, chat, text)
+
+    def press(self, chat: Chat, user: str, data: str) -> str:
+        """Record a card button press; returns the short answer to show the presser."""
+        parsed = parse_button(data)
+        store = self.context.store
+        if parsed is None or store.papers.get(parsed[1]) is None:
+            return t(chat.language, "feedback.expired")
+        kind, pmid = parsed
+        if not store.feedback.record(chat.id, user, pmid, kind):
+            return t(chat.language, "feedback.again")
+        return t(chat.language, f"feedback.{kind}")
+
+    def migrate(self, chat: Chat, new_chat_id: str) -> Chat:
+        self.context.store.chats.migrate(chat.id, new_chat_id)
+        return self.context.store.chats.get(chat.id)

@@ -1,0 +1,43 @@
+"""What readers said about papers with the buttons on cards."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from storage.rows import now_text
+
+if TYPE_CHECKING:
+    from storage import Store
+
+KINDS = ("up", "down", "save")
+
+
+class Feedback:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def record(self, chat: int, user: str, pmid: str, kind: str) -> bool:
+        """Store one press; False when it changes nothing (pressed before). 👍 replaces 👎 and
+        the other way round: a person has one opinion of a paper."""
+        if kind not in KINDS:
+            raise ValueError(kind)
+        with self._store.transaction() as db:
+            if kind in ("up", "down"):
+                opposite = "down" if kind == "up" else "up"
+                db.execute(
+                    "DELETE FROM feedback WHERE chat = ? AND user = ? AND pmid = ? AND kind = ?",
+                    [chat, user, pmid, opposite],
+                )
+            added = db.execute(
+                "INSERT OR IGNORE INTO feedback (chat, user, pmid, kind, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [chat, user, pmid, kind, now_text()],
+            ).rowcount
+        return bool(added)
+
+    def presses(self, chat: int) -> list[tuple[str, str, str]]:
+        """(user, pmid, kind) of a chat's presses, oldest first."""
+        cursor = self._store.db.execute(
+            "SELECT user, pmid, kind FROM feedback WHERE chat = ? ORDER BY id", [chat]
+        )
+        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
