@@ -1,0 +1,187 @@
+"""Telegram rendering: cards, lists and replies as HTML messages that Telegram accepts.
+
+Pure functions, no network. Every text is escaped; a message never exceeds 4,096 characters
+after entity parsing (counted in UTF-16 code units, as Telegram counts). Long parts are
+shortened as plain text before escaping, so a cut never lands inside a tag or an entity: the
+abstract first, then the summary, then the title.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from bot.cards import Card
+from bot.i18n import t
+from bot.messages import ListMessage
+from bot.models import MatchedQuery, Paper
+from bot.service import button_data
+from bot.summary import shorten
+
+LIMIT = 4096
+MAX_AUTHORS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    url: str = ""
+    data: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramMessage:
+    html: str
+    keyboard: tuple[tuple[Button, ...], ...] = field(default=())
+
+
+def length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> TelegramMessage:
+    """A card: title, authors, source, match, summary, then as much abstract as fits."""
+    paper, lang = card.paper, card.summary.language
+    authors = _authors(paper, lang)
+    source = " · ".join(p for p in (paper.journal_abbrev or paper.journal, _date(paper)) if p)
+    match = ""
+    score = card.collection.score if card.collection else None
+    if score is not None:
+        queries = "; ".join(f"#{m.number} {m.query}" for m in matched) or "; ".join(
+            card.collection.queries if card.collection else ()
+        )
+        match = t(lang, "card.score", score=f"{score.value:.2f}", category=score.category)
+        if queries:
+            match += " · " + queries
+    title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
+    summary = card.summary.text
+    abstract = paper.abstract or t(lang, "card.no_abstract")
+
+    def build(title: str, summary: str, abstract: str) -> tuple[str, int]:
+        # (markup, what Telegram shows) per line; the second is what the limit counts
+        lines = [
+            (f"<b>{esc(title)}</b>", title),
+            (esc(authors), authors),
+            (f"<i>{esc(source)}</i>", source),
+            (esc(match), match),
+            (f"📝 {esc(summary)}", f"📝 {summary}"),
+            (f"<blockquote expandable>{esc(abstract)}</blockquote>", abstract),
+        ]
+        shown = [(markup, plain) for markup, plain in lines if plain]
+        return "\n".join(m for m, _ in shown), length("\n".join(p for _, p in shown))
+
+    text, size = build(title, summary, abstract)
+    if size > LIMIT:  # shorten the abstract first, then the summary, then the title
+        fixed = size - length(abstract)
+        abstract = _fit(abstract, LIMIT - fixed)
+        text, size = build(title, summary, abstract)
+    if size > LIMIT:
+        summary = _fit(summary, max(40, length(summary) - (size - LIMIT)))
+        text, size = build(title, summary, abstract)
+    if size > LIMIT:
+        title = _fit(title, max(40, length(title) - (size - LIMIT)))
+        text, size = build(title, summary, abstract)
+    return TelegramMessage(text, _keyboard(paper, lang))
+
+
+def _fit(text: str, budget: int) -> str:
+    """Shorten plain text to `budget` UTF-16 units at a word boundary ('' when no room)."""
+    if budget <= 1:
+        return ""
+    cut = shorten(text, budget)
+    while length(cut) > budget:  # astral characters count double: trim until it fits
+        cut = shorten(cut[:-2], budget)
+    return cut
+
+
+def _authors(paper: Paper, lang: str) -> str:
+    names = list(paper.authors[:MAX_AUTHORS])
+    if len(paper.authors) > MAX_AUTHORS:
+        names.append(t(lang, "card.authors_more", count=len(paper.authors)))
+    return ", ".join(names)
+
+
+def _date(paper: Paper) -> str:
+    return paper.pub_date or paper.pub_date_text
+
+
+def _keyboard(paper: Paper, lang: str) -> tuple[tuple[Button, ...], ...]:
+    feedback = tuple(
+        Button(t(lang, key), data=button_data(kind, paper.pmid))
+        for kind, key in (
+            ("up", "card.more_like"),
+            ("down", "card.less_like"),
+            ("save", "card.save"),
+        )
+    )
+    links = [Button(t(lang, "card.pubmed"), url=paper.url)]
+    if paper.pmc_url:
+        links.append(Button(t(lang, "card.full_text"), url=paper.pmc_url))
+    return (feedback, tuple(links))
+
+
+def list_messages(message: ListMessage) -> list[TelegramMessage]:
+    """The overflow list: a header and one linked line per paper, split to fit."""
+    header = esc(t(message.language, "list_message.header", count=len(message.items)))
+    lines = []
+    for item in message.items:
+        paper = item.paper
+        best = item.matched[0].score if item.matched else None
+        score = f" — {best.value:.2f}" if best else ""
+        source = paper.journal_abbrev or paper.journal
+        title = esc(shorten(paper.title or f"PMID {paper.pmid}", 300))
+        lines.append(f'• <a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}')
+    return [TelegramMessage(chunk) for chunk in split_lines([header, *lines])]
+
+
+def reply_messages(text: str) -> list[str]:
+    """A plain-text command reply, escaped and split into messages that fit."""
+    return split_lines([esc(line) for line in text.splitlines()] or [""])
+
+
+def split_lines(lines: list[str]) -> list[str]:
+    """Join HTML lines into messages of at most LIMIT parsed characters, never inside a line.
+
+    A single line longer than the limit is cut as plain text (its tags dropped) rather than
+    risk cutting inside a tag.
+    """
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line_size = length(_plain(line))
+        if line_size > LIMIT:
+            line = esc(_fit(_plain(line), LIMIT))
+            line_size = length(_plain(line))
+        if current and size + 1 + line_size > LIMIT:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        size += line_size + (1 if current else 0)
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def _plain(fragment: str) -> str:
+    """What Telegram shows for a fragment of our own HTML: tags removed, entities decoded."""
+    pieces: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_data(self, data: str) -> None:
+            pieces.append(data)
+
+    parser = Text(convert_charrefs=True)
+    parser.feed(fragment)
+    parser.close()
+    return "".join(pieces)
