@@ -411,9 +411,9 @@ def run_child(kind: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def traffic(fake: Any, since: int) -> dict[str, Any]:
-    """What the fake saw from request number `since` on."""
-    seen = fake.requests[since:]
+def traffic(fake: Any) -> dict[str, Any]:
+    """What the fake saw since its last reset."""
+    seen = list(fake.requests)
     esearch = [r for r in seen if r.endpoint == "esearch"]
     efetch = [r for r in seen if r.endpoint == "efetch"]
     return {
@@ -421,9 +421,11 @@ def traffic(fake: Any, since: int) -> dict[str, Any]:
         "esearch": len(esearch),
         "efetch": len(efetch),
         "efetch_ids": sum(r.id_count for r in efetch),
+        "efetch_distinct": len(
+            {i for r in efetch for i in re.split(r"[,\s]+", r.params.get("id", "")) if i}
+        ),
         "status_429": sum(1 for r in seen if r.status == 429),
         "other_errors": sum(1 for r in seen if r.status not in (200, 429)),
-        "first": min((r.at for r in seen), default=0.0),
         "last": max((r.at for r in seen), default=0.0),
         "last_esearch": max((r.at for r in esearch), default=0.0),
         "first_efetch": min((r.at for r in efetch), default=0.0),
@@ -550,15 +552,15 @@ def main() -> int:
 
         say(f"ours, first poll ({len(subs):,} subscriptions, {len(queries)} queries) ...")
         fake.reset()
-        results["ours"] = {**run_child("ours", {**base, "db": str(db_path)}, workdir)}
-        results["ours"].update(traffic(fake, 0))
+        results["ours"] = run_child("ours", {**base, "db": str(db_path)}, workdir)
+        results["ours"].update(traffic(fake))
         found = found_per_query(db_path, results["ours"]["run"])
 
         if not args.skip_second_cycle:
             say("ours, next poll (cursors set, papers known) ...")
             fake.reset()
             results["ours2"] = run_child("ours", {**base, "db": str(db_path)}, workdir)
-            results["ours2"].update(traffic(fake, 0))
+            results["ours2"].update(traffic(fake))
 
         # The naive poller's requests follow from the hits: per subscription, its esearch
         # pages and ceil(hits / 200) efetches. Used to size the run and to check the measurement.
@@ -583,7 +585,7 @@ def main() -> int:
         )
         fake.reset()
         naive = run_child("naive", {**base, "queries": [s["query"] for s in chosen]}, workdir)
-        naive.update(traffic(fake, 0))
+        naive.update(traffic(fake))
         naive["predicted"] = sum(naive_cost(s["query"]) for s in chosen)
         results["naive"] = naive
         errors = list(fake.errors)
@@ -629,7 +631,8 @@ def main() -> int:
     print(row("ours, first poll", f"{len(subs):,}", ours, rate))
     if "ours2" in results:
         print(row("ours, next poll (papers known)", f"{len(subs):,}", results["ours2"], rate))
-    print(row("naive" + (" (sample)" if scale > 1 else ""), f"{len(chosen):,}", naive, rate))
+    name = "naive, one thread" + (" (sample)" if scale > 1 else "")
+    print(row(name, f"{len(chosen):,}", naive, rate))
     if scale > 1:
         extrapolated = {
             **naive,
@@ -654,8 +657,9 @@ def main() -> int:
             f"{o2['t1'] - o2['last']:.1f} s after it"
         )
     print(
-        f"naive: fetched {naive['efetch_ids']:,} ids for {len(chosen):,} subscriptions "
-        f"({naive['efetch_ids'] / max(1, naive['fetched']):.2f} asked per paper received), "
+        f"naive: fetched {naive['fetched']:,} records of {naive['efetch_distinct']:,} distinct "
+        f"papers for {len(chosen):,} subscriptions "
+        f"({naive['fetched'] / max(1, naive['efetch_distinct']):.1f}x each), "
         f"{naive['failures']} failed; requests measured {naive['requests']:,}, "
         f"computed from the hits {naive['predicted']:,}"
         + (
@@ -676,8 +680,9 @@ def main() -> int:
     fewer = naive_goal / ours["requests"]
     ratio = ours["wall"] / (ours["requests"] / rate)
     within = ours["requests"] <= bound
+    retried = f", {ours['status_429']} of them repeats after HTTP 429" if ours["status_429"] else ""
     print(
-        f"- requests: {ours['requests']:,} <= {pages:,} esearch pages + "
+        f"- requests: {ours['requests']:,}{retried}; bound {pages:,} esearch pages + "
         f"ceil({ours['new_papers']:,} / 200) = {bound:,} (goal: {verdict(within)})"
     )
     print(
@@ -690,7 +695,11 @@ def main() -> int:
         f"{ratio:.2f}x (goal <= 1.10x: {verdict(ratio <= 1.10)})"
     )
     total_429 = sum(r["status_429"] for r in results.values())
-    print(f"- HTTP 429 from the fake: {total_429} (expected 0: {verdict(total_429 == 0)})")
+    others = sum(r["other_errors"] for r in results.values())
+    print(
+        f"- HTTP 429 from the fake: {total_429} (expected 0: {verdict(total_429 == 0)}); "
+        f"other HTTP errors: {others}"
+    )
     return 0
 
 

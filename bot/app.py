@@ -18,6 +18,7 @@ from bot.models import Chat
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
 from bot.scheduler import build_scheduler
+from bot.service import ChatService
 from handlers import build_channels
 from storage import Store
 
@@ -32,22 +33,27 @@ class App:
     settings: Settings
     store: Store
     client: EutilsClient
-    channels: dict[str, Channel]
+    channels: dict[str, Channel] = field(default_factory=dict)
     _jobs: set[asyncio.Task[object]] = field(default_factory=set)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
-    def create(cls, settings: Settings, out: IO[str] | None = None) -> App:
-        return cls(
-            settings=settings,
-            store=Store(settings.database_path),
-            client=EutilsClient.from_settings(settings),
-            channels=build_channels(settings, out or sys.stdout),
+    def create(
+        cls, settings: Settings, out: IO[str] | None = None, *, client: EutilsClient | None = None
+    ) -> App:
+        app = cls(
+            settings, Store(settings.database_path), client or EutilsClient.from_settings(settings)
         )
+        app.channels = build_channels(settings, app.service, out or sys.stdout)
+        return app
 
     @property
     def context(self) -> Context:
         return Context(self.settings, self.store, self.client)
+
+    @property
+    def service(self) -> ChatService:
+        return ChatService(self.context, self.chat_defaults())
 
     def close(self) -> None:
         self.store.close()

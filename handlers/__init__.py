@@ -10,13 +10,21 @@ from typing import IO
 
 from bot.config import Settings
 from bot.messages import Channel
+from bot.service import ChatService
 
 __all__ = ["Channel", "build_channels"]
 
 
-def build_channels(settings: Settings, out: IO[str] | None = None) -> dict[str, Channel]:
-    """Every configured channel by platform name; the local folder channel is always there."""
+def build_channels(
+    settings: Settings, service: ChatService, out: IO[str] | None = None
+) -> dict[str, Channel]:
+    """Every configured channel by platform name; the local folder channel is always there
+    (it serves `paper-surfer cmd`)."""
     from handlers.local import LocalChannel
 
     channels: dict[str, Channel] = {"local": LocalChannel(settings.alerts_dir, out or sys.stdout)}
+    if settings.telegram_bot_token:
+        from handlers.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel(settings, service)
     return channels

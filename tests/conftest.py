@@ -49,6 +49,9 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    # The unspecified address only names "every local interface" for a listener to bind.
+    if host in ("0.0.0.0", "::", "", b""):  # noqa: S104
+        return _real_getaddrinfo(host, *args, **kwargs)
     if host is not None and not _is_loopback(host if isinstance(host, str) else str(host)):
         _attempts.append(repr(host))
         raise NetworkBlocked(f"test tried to resolve a non-loopback host: {host!r}")

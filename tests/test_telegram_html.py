@@ -1,0 +1,119 @@
+"""The Telegram renderer on the nastiest real records: valid HTML, within 4,096, whole tags.
+
+Telegram's own HTML parsing is reproduced by the fake Bot API's `parse_html` (a port of
+TDLib's), so "Telegram would accept it" is checked without a network.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fixtures import fixture
+from servers.telegram import parse_html
+
+from bot.cards import Card, Collection
+from bot.messages import ListItem, ListMessage
+from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.pubmed.parse import iter_records
+from handlers.telegram_html import LIMIT, card_message, length, list_messages, reply_messages
+
+NASTY = [
+    "ncbi-cxx-toolkit-public__pubmed31732993.xml",  # MathML in the abstract, <sub> in the title
+    "ncbi-cxx-toolkit-public__pubmed33761533.xml",  # 15,013 investigators, 1.8 MB
+    "metapub__39382274.xml",  # β in a collective name
+    "biopython__pubmed6.xml",  # heavy <sub>/<sup>/<i>
+    "ncbi-cxx-toolkit-public__pubmed28211659.xml",  # a whole book, nine long sections
+]
+
+
+def first(name: str) -> Paper:
+    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
+
+
+def collected(paper: Paper, language: str = "en") -> Card:
+    from datetime import UTC, datetime
+
+    score = Score(0.74, "high", ())
+    return Card.build(paper, language, Collection(datetime.now(UTC), ("q <&> [tiab]",), score))
+
+
+@pytest.mark.parametrize("name", NASTY)
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_real_records_render_as_html_telegram_accepts(name: str, language: str) -> None:
+    """Each card parses as Telegram HTML and fits in one message, title first and whole."""
+    paper = first(name)
+    message = card_message(collected(paper, language))
+    text, entities = parse_html(message.html)
+    assert length(text) <= LIMIT
+    assert text.startswith(paper.title[:60])
+    assert {e["type"] for e in entities} >= {"bold", "italic"}
+
+
+def test_titles_with_angle_brackets_and_ampersands_are_shown_literally() -> None:
+    """A title with '<', '>' and '&' is escaped and reads exactly as written."""
+    paper = Paper(pmid="1", title='IL-6 <i>in vivo</i> & p<0.05 > 1 [sic] "quoted"')
+    text, _ = parse_html(card_message(collected(paper)).html)
+    assert text.splitlines()[0] == paper.title
+
+
+def test_a_huge_abstract_is_shortened_first_and_never_cut_inside_a_word() -> None:
+    """A 30,000-character abstract is cut at a word boundary so the card fits."""
+    words = " ".join(f"word{i}" for i in range(5000))
+    paper = Paper(pmid="2", title="Short title", abstract_sections=(AbstractSection("", words),))
+    message = card_message(collected(paper))
+    text, _ = parse_html(message.html)
+    assert 3500 < length(text) <= LIMIT
+    assert text.endswith("…")
+    assert text.splitlines()[0] == "Short title"
+    last_word = text.rstrip("…").split()[-1]
+    assert last_word in words.split()
+
+
+def test_astral_characters_count_double_like_telegram() -> None:
+    """Emoji and other astral characters take two UTF-16 units; the card still fits."""
+    paper = Paper(
+        pmid="3", title="🧬" * 100, abstract_sections=(AbstractSection("", "🧪 " * 3000),)
+    )
+    text, _ = parse_html(card_message(collected(paper)).html)
+    assert length(text) <= LIMIT
+
+
+def test_buttons_carry_short_data_and_links() -> None:
+    """👍 👎 💾 carry at most 64 bytes of data; PubMed and free full text are URL buttons."""
+    paper = first("biopython__pubmed4.xml")
+    keyboard = card_message(collected(paper)).keyboard
+    feedback, links = keyboard
+    assert [b.data for b in feedback] == [f"fb:{k}:27797938" for k in ("up", "down", "save")]
+    assert all(len(b.data.encode()) <= 64 for b in feedback)
+    assert [b.url for b in links] == [
+        "https://pubmed.ncbi.nlm.nih.gov/27797938/",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC5442267/",
+    ]
+
+
+def test_a_long_list_is_split_into_messages_that_each_fit() -> None:
+    """Hundreds of overflow papers become several valid messages, none over the limit."""
+    papers = [
+        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
+    ]
+    items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
+    messages = list_messages(ListMessage("en", items))
+    assert len(messages) > 1
+    shown = 0
+    for message in messages:
+        text, entities = parse_html(message.html)
+        assert length(text) <= LIMIT
+        shown += sum(1 for e in entities if e["type"] == "text_link")
+    assert shown == len(papers)
+
+
+def test_a_long_reply_is_split_at_line_breaks() -> None:
+    """A reply longer than one message is split between lines, each part valid."""
+    lines = [f"#{i} <query> & more" for i in range(800)]
+    parts = reply_messages("\n".join(lines))
+    assert len(parts) > 1
+    rebuilt = []
+    for part in parts:
+        text, _ = parse_html(part)
+        assert length(text) <= LIMIT
+        rebuilt += text.splitlines()
+    assert rebuilt == lines
