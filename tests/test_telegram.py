@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -298,3 +302,50 @@ async def test_webhook_mode_checks_the_secret_on_every_call(
     finally:
         await channel.stop()
         app.close()
+
+
+def test_paper_surfer_run_serves_telegram_end_to_end(
+    pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """`paper-surfer run` with a bot token: a Telegram user subscribes, the scheduler polls,
+    cards arrive in the chat, and SIGTERM stops it cleanly."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_"))
+    }
+    env.update(
+        DATABASE_PATH=str(tmp_path / "ps.db"),
+        ALERTS_DIR=str(tmp_path / "alerts"),
+        PUBMED_EUTILS_URL=pubmed.url,
+        NCBI_EMAIL="dev@example.org",
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.base_url,
+        POLL_INTERVAL_MINUTES="0.05",
+        BACKFILL_DAYS="1",
+        MAX_CARDS_PER_POLL="2",
+    )
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("paper-surfer")), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert telegram.wait_for(
+            lambda: telegram.webhook is None and bool(telegram.calls("getUpdates")), 30
+        )
+        telegram.push_text(ALICE, "/subscribe zebrafish")
+        assert telegram.wait_for(lambda: len(telegram.sent(ALICE)) >= 1, 30)
+        assert telegram.sent(ALICE)[0]["text"].startswith("Subscribed #1: zebrafish")
+        assert telegram.wait_for(lambda: len(card_pmids(telegram, ALICE)) >= 2, 60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "channels local (cards in" in err
+    assert "telegram" in err
+    assert "Telegram connected as @PaperSurferBot (long polling)" in err
+    assert "Traceback" not in err
