@@ -311,6 +311,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hello! I bring you new PubMed papers on the topics you subscribe to.",
         "안녕하세요! 구독하신 주제의 새 PubMed 논문을 보내드립니다.",
     ),
+    "slack.working": (
+        "⏳ Asking PubMed…",
+        "⏳ PubMed에 물어보는 중…",
+    ),
     "chat.not_a_command": (
         "Send a command such as /help or /subscribe QUERY.",
         "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",

@@ -27,4 +27,8 @@ def build_channels(
         from handlers.telegram import TelegramChannel
 
         channels["telegram"] = TelegramChannel(settings, service)
+    if settings.slack_bot_token:
+        from handlers.slack import SlackChannel
+
+        channels["slack"] = SlackChannel(settings, service)
     return channels

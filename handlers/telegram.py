@@ -15,7 +15,6 @@ import itertools
 import logging
 import os
 import warnings
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +57,7 @@ from bot.i18n import t
 from bot.messages import CardMessage, ListMessage, Message, TextMessage
 from bot.models import Chat
 from bot.service import ChatService
+from handlers.pace import Pacer
 from handlers.telegram_html import (
     TelegramMessage,
     card_message,
@@ -110,8 +110,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.ready = asyncio.Event()
         self._starter: asyncio.Task[None] | None = None
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._next_slot: dict[int, float] = {}
+        self._pacer = Pacer(PRIVATE_PACE)
         self.username = ""
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -223,12 +222,7 @@ class TelegramChannel:
         markup = _markup(part)
         if chat_id < 0:  # groups: AIORateLimiter keeps Telegram's 20 per minute
             return await self._post(chat_id, part.html, markup)
-        loop = asyncio.get_running_loop()
-        async with self._locks[chat_id]:
-            wait = self._next_slot.get(chat_id, 0.0) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next_slot[chat_id] = loop.time() + PRIVATE_PACE
+        async with self._pacer.slot(chat_id):
             return await self._post(chat_id, part.html, markup)
 
     async def _post(

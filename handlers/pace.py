@@ -1,0 +1,30 @@
+"""One message per interval per conversation: the pace Slack and Telegram ask for.
+
+Neither SDK enforces it (PTB limits groups and the overall rate, slack_sdk only retries after a
+429), so each channel keeps it here, per chat, without slowing other chats down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+
+
+class Pacer:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._locks: defaultdict[Hashable, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._next: dict[Hashable, float] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        """Wait for this conversation's turn; the next turn is `interval` after this one starts."""
+        loop = asyncio.get_running_loop()
+        async with self._locks[key]:
+            wait = self._next.get(key, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next[key] = loop.time() + self.interval
+            yield

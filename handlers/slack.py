@@ -1,0 +1,259 @@
+"""Slack: the `/papers` slash command, Block Kit cards with buttons, and the App Home.
+
+A slack-bolt `AsyncApp` on the bot's own event loop: HTTP mode serves `POST /slack/events` on
+SLACK_PORT (Bolt checks every request's signature and its five-minute timestamp window), Socket
+Mode connects out when SLACK_APP_TOKEN is set. Every Web API call goes to SLACK_API_URL.
+
+Slack wants an answer to a command within three seconds. Verbs that ask PubMed (`subscribe`,
+`search`) are acknowledged at once and answered through the command's response_url; the others
+answer in the acknowledgement itself. Replies are ephemeral; cards go to the channel. Chats are
+keyed by workspace (team id) and channel, so installations never mix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+from typing import Any
+
+from aiohttp import ClientError, web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import Reply, parse
+from bot.config import Settings
+from bot.errors import DeliveryFailed
+from bot.i18n import t
+from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.models import Chat
+from bot.service import ChatService
+from handlers.pace import Pacer
+from handlers.slack_blocks import (
+    SlackMessage,
+    card_message,
+    home_view,
+    list_messages,
+    reply_messages,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/papers"
+EVENTS_PATH = "/slack/events"
+CHANNEL_PACE = 1.02  # Slack: about one message per second per channel
+ANSWER_WITHIN = 2.0  # seconds we wait for a quick verb before answering through response_url
+SLOW_VERBS = frozenset({"subscribe", "search"})  # they ask PubMed: always answered later
+START_RETRY = (5, 10, 30, 60)
+# Errors that mean this channel will never receive from us again.
+_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
+# Errors that mean our token is bad: nothing to do with the chat, so never retire it for them.
+_AUTH = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, settings: Settings, service: ChatService) -> None:
+        self._settings = settings
+        self._service = service
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        )
+        socket_mode = bool(settings.slack_app_token)
+        self.app = AsyncApp(
+            client=self.client,
+            # Socket Mode messages come over our own authenticated connection, not HTTP.
+            signing_secret=settings.slack_signing_secret or None,
+            request_verification_enabled=not socket_mode,
+        )
+        self.app.command(COMMAND)(self._on_command)
+        self.app.action(re.compile(r"^fb_(up|down|save)$"))(self._on_button)
+        self.app.action(re.compile(r"^open_"))(self._on_link)
+        self.app.event("app_home_opened")(self._on_home)
+        self.ready = asyncio.Event()
+        self._pacer = Pacer(CHANNEL_PACE)
+        self._starter: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.port = settings.slack_port
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect in the background: Slack being down at start must not stop the bot."""
+        self._starter = asyncio.create_task(self._connect(), name="slack-start")
+
+    async def _connect(self) -> None:
+        try:
+            if await self._authenticate():
+                await self._listen()
+                self.ready.set()
+        except Exception:  # never let Slack's start take the other channels down
+            log.exception("Slack could not start; the other channels keep running")
+
+    async def _authenticate(self) -> bool:
+        for attempt in itertools.count():
+            try:
+                identity = await self.client.auth_test()
+            except SlackApiError as exc:
+                error = exc.response.get("error", "")
+                if error in _AUTH:
+                    log.error(
+                        "Slack refused SLACK_BOT_TOKEN (%s); Slack is off, the other channels "
+                        "keep running",
+                        error,
+                    )
+                    return False
+                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+                log.warning("Slack answered %s at start; trying again in %d s", error, wait)
+            except (ClientError, TimeoutError) as exc:
+                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+                log.warning("cannot reach Slack (%s); trying again in %d s", exc, wait)
+            else:
+                log.info(
+                    "Slack connected to workspace %s as %s",
+                    identity.get("team"),
+                    identity.get("user"),
+                )
+                return True
+            await asyncio.sleep(wait)
+        return False  # pragma: no cover - the loop above only ends by returning
+
+    async def _listen(self) -> None:
+        if self._settings.slack_app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self._settings.slack_app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack listening in Socket Mode")
+            return
+        runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
+        await runner.setup()
+        site = web.TCPSite(runner, host="0.0.0.0", port=self.port)  # noqa: S104 - Slack calls in
+        await site.start()
+        self._runner = runner
+        log.info("Slack listening for POST %s on port %d", EVENTS_PATH, self.port)
+
+    async def stop(self) -> None:
+        if self._starter is not None and not self._starter.done():
+            self._starter.cancel()
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await _close_session(self.client)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def send(self, chat: Chat, message: Message) -> str:
+        """Post a card, list or text to the chat's channel; the ts of the (first) message."""
+        if not self.ready.is_set():
+            raise DeliveryFailed("Slack is not connected yet")
+        if isinstance(message, CardMessage):
+            parts = [card_message(message.card, message.matched)]
+        elif isinstance(message, ListMessage):
+            parts = list_messages(message)
+        else:
+            assert isinstance(message, TextMessage)
+            parts = reply_messages(message.text)
+        first = ""
+        for part in parts:
+            ts = await self._post(chat.chat_id, part)
+            first = first or ts
+        return first
+
+    async def _post(self, channel: str, part: SlackMessage) -> str:
+        try:
+            async with self._pacer.slot(channel):
+                response = await self.client.chat_postMessage(
+                    channel=channel,
+                    text=part.text,
+                    blocks=list(part.blocks),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in _GONE:
+                raise DeliveryFailed(f"Slack: {error}", permanent=True) from exc
+            if error == "ratelimited":
+                after = float(exc.response.headers.get("Retry-After", 1) or 1)
+                raise DeliveryFailed("Slack: ratelimited", retry_after=after) from exc
+            if error in _AUTH:
+                log.error("Slack refuses our token (%s); messages wait until it is fixed", error)
+            raise DeliveryFailed(f"Slack: {error or exc}") from exc
+        except (ClientError, TimeoutError) as exc:
+            raise DeliveryFailed(f"Slack unreachable: {exc!r}") from exc
+        return str(response.get("ts", ""))
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        text = str(body.get("text") or "")
+        verb, _ = parse(text)
+        chat = await asyncio.to_thread(
+            self._service.chat,
+            "slack",
+            str(body.get("team_id", "")),
+            str(body.get("channel_id", "")),
+        )
+        work = asyncio.ensure_future(asyncio.to_thread(self._service.run, chat, text))
+        if verb not in SLOW_VERBS:
+            done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
+            if done:
+                first, *rest = reply_messages(work.result().text, work.result().cards)
+                await ack(text=first.text, blocks=list(first.blocks), response_type="ephemeral")
+                await self._respond_all(respond, rest)
+                return
+        await ack(text=t(chat.language, "slack.working"), response_type="ephemeral")
+        reply: Reply = await work
+        await self._respond_all(respond, reply_messages(reply.text, reply.cards))
+
+    async def _respond_all(self, respond: Any, messages: list[SlackMessage]) -> None:
+        for message in messages:
+            await respond(
+                text=message.text,
+                blocks=list(message.blocks),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id", ""
+        )
+        team = (body.get("team") or {}).get("id", "")
+        user = (body.get("user") or {}).get("id", "")
+        value = str(((body.get("actions") or [{}])[0]).get("value", ""))
+        chat = await asyncio.to_thread(self._service.chat, "slack", team, channel)
+        toast = await asyncio.to_thread(self._service.press, chat, user, value)
+        await respond(text=toast, response_type="ephemeral", replace_original=False)
+
+    async def _on_link(self, ack: Any) -> None:
+        await ack()  # URL buttons open in the browser; Slack still expects an acknowledgement
+
+    async def _on_home(self, event: dict[str, Any], context: Any) -> None:
+        """The App Home: help, and the subscriptions of the user's DM with the app."""
+        user = str(event.get("user", ""))
+        opened = await self.client.conversations_open(users=user)
+        channel = str((opened.get("channel") or {}).get("id", ""))
+        chat = await asyncio.to_thread(
+            self._service.chat, "slack", str(context.team_id or ""), channel
+        )
+        listing = await asyncio.to_thread(self._service.run, chat, "list")
+        help_text = await asyncio.to_thread(self._service.run, chat, "help")
+        await self.client.views_publish(
+            user_id=user, view=home_view(chat.language, help_text.text, listing.text)
+        )
+
+
+async def _close_session(client: AsyncWebClient) -> None:
+    session = getattr(client, "session", None)
+    if session is not None and not session.closed:
+        await session.close()

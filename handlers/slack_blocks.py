@@ -1,0 +1,225 @@
+"""Slack rendering: cards, lists, replies and the App Home as Block Kit that Slack accepts.
+
+Pure functions, no network. Every text has `&`, `<` and `>` escaped, and fits Slack's limits
+after escaping: 150 characters in a header, 3,000 in a section, 75 in a button, 50 blocks a
+message (longer lists and replies are split into several messages, never cut).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cards import Card
+from bot.i18n import t
+from bot.messages import ListMessage
+from bot.models import MatchedQuery, Paper
+from bot.service import button_data
+from bot.summary import shorten
+
+MAX_BLOCKS = 50
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+BUTTON_LIMIT = 75
+FALLBACK_LIMIT = 3000  # the notification text; Slack allows more, readers see less
+ACTION_IDS = {"up": "fb_up", "down": "fb_down", "save": "fb_save"}
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    text: str  # the plain fallback for notifications and screen readers
+    blocks: tuple[Block, ...]
+
+
+def esc(text: str) -> str:
+    """Escape the three characters Slack reserves, in every kind of text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` shortened at a word so that, escaped, it is at most `limit` characters."""
+    if len(esc(text)) <= limit:
+        return esc(text)
+    budget = limit
+    while budget > 1:
+        cut = shorten(text, budget)
+        if len(esc(cut)) <= limit:
+            return esc(cut)
+        budget -= max(1, len(esc(cut)) - limit)
+    return "…"
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link; the label is escaped, and '|' would end it early, so it is replaced."""
+    return f"<{url}|{esc(label).replace('|', '¦')}>"
+
+
+def _plain(text: str) -> Block:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _section(mrkdwn: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMessage:
+    """A card: header, authors and source, summary, abstract, match context and buttons."""
+    paper, lang = card.paper, card.summary.language
+    title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
+    byline = esc(_authors(paper, lang))
+    source = " · ".join(
+        p
+        for p in (
+            f"_{esc(paper.journal or paper.journal_abbrev)}_" if paper.journal else "",
+            esc(paper.pub_date or paper.pub_date_text),
+            link(f"https://doi.org/{paper.doi}", f"doi:{paper.doi}") if paper.doi else "",
+        )
+        if p
+    )
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(fit(title, HEADER_LIMIT))},
+        _section(fit_mrkdwn("\n".join(x for x in (byline, source) if x))),
+        _section(fit(f"📝 {card.summary.text}", SECTION_LIMIT)),
+    ]
+    if paper.abstract:
+        blocks.append(_section(fit(paper.abstract, SECTION_LIMIT)))
+    context = _context(card, matched, lang)
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    blocks.append({"type": "actions", "elements": _buttons(paper, lang)})
+    fallback = fit(f"{title} — {paper.journal_abbrev or paper.journal} {paper.url}", FALLBACK_LIMIT)
+    return SlackMessage(fallback, tuple(blocks))
+
+
+def fit_mrkdwn(text: str) -> str:
+    """Already-escaped mrkdwn that must stay within a section (cut at a line, never in a link)."""
+    if len(text) <= SECTION_LIMIT:
+        return text
+    kept, size = [], 0
+    for line in text.split("\n"):
+        if size + len(line) + 1 > SECTION_LIMIT:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept) or "…"
+
+
+def _authors(paper: Paper, lang: str) -> str:
+    names = list(paper.authors[:3])
+    if len(paper.authors) > 3:
+        names.append(t(lang, "card.authors_more", count=len(paper.authors)))
+    return ", ".join(names)
+
+
+def _context(card: Card, matched: tuple[MatchedQuery, ...], lang: str) -> str:
+    score = card.collection.score if card.collection else None
+    if score is None:
+        return ""
+    text = esc(t(lang, "card.score", score=f"{score.value:.2f}", category=score.category))
+    queries = [f"#{m.number} {m.query}" for m in matched] or list(
+        card.collection.queries if card.collection else ()
+    )
+    if queries:
+        text += " · " + esc(t(lang, "card.matched", queries="; ".join(queries)))
+    return text[:SECTION_LIMIT] if len(text) <= SECTION_LIMIT else fit_mrkdwn(text)
+
+
+def _buttons(paper: Paper, lang: str) -> list[Block]:
+    buttons: list[Block] = [
+        {
+            "type": "button",
+            "action_id": ACTION_IDS[kind],
+            "text": _plain(fit(t(lang, key), BUTTON_LIMIT)),
+            "value": button_data(kind, paper.pmid),
+        }
+        for kind, key in (
+            ("up", "card.more_like"),
+            ("down", "card.less_like"),
+            ("save", "card.save"),
+        )
+    ]
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": "open_pubmed",
+            "text": _plain(fit(t(lang, "card.pubmed"), BUTTON_LIMIT)),
+            "url": paper.url,
+        }
+    )
+    if paper.pmc_url:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "open_full_text",
+                "text": _plain(fit(t(lang, "card.full_text"), BUTTON_LIMIT)),
+                "url": paper.pmc_url,
+            }
+        )
+    return buttons
+
+
+def list_messages(message: ListMessage) -> list[SlackMessage]:
+    """The overflow list: a header line and one section per paper, in messages of ≤ 50 blocks."""
+    header = t(message.language, "list_message.header", count=len(message.items))
+    blocks = [_section(esc(header))]
+    for item in message.items:
+        paper = item.paper
+        best = item.matched[0].score if item.matched else None
+        score = f" — {best.value:.2f}" if best else ""
+        source = esc(paper.journal_abbrev or paper.journal)
+        title = shorten(paper.title or f"PMID {paper.pmid}", 500)
+        blocks.append(_section(f"• {link(paper.url, title)} ({source}){score}"))
+    return [SlackMessage(fit(header, FALLBACK_LIMIT), chunk) for chunk in _chunks(blocks)]
+
+
+def reply_messages(text: str, cards: tuple[Card, ...] = ()) -> list[SlackMessage]:
+    """A command's reply: its text (split into sections), then any cards, ≤ 50 blocks each."""
+    blocks = [_section(part) for part in _text_sections(text)]
+    for card in cards:
+        blocks += card_message(card).blocks
+    fallback = fit(text, FALLBACK_LIMIT)
+    return [SlackMessage(fallback, chunk) for chunk in _chunks(blocks, keep_cards=True)]
+
+
+def _text_sections(text: str) -> list[str]:
+    """Escaped text in pieces of at most a section each, split between lines."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines() or [""]:
+        escaped = fit(line, SECTION_LIMIT)
+        if current and len(current) + 1 + len(escaped) > SECTION_LIMIT:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n{escaped}" if current else escaped
+    pieces.append(current or " ")
+    return pieces
+
+
+def _chunks(blocks: list[Block], *, keep_cards: bool = False) -> list[tuple[Block, ...]]:
+    """Blocks in messages of at most 50; with `keep_cards`, a card's blocks stay together."""
+    groups: list[list[Block]] = []
+    for block in blocks:
+        starts_card = block["type"] == "header"
+        if keep_cards and groups and not starts_card and groups[-1][0]["type"] == "header":
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    messages: list[list[Block]] = [[]]
+    for group in groups:
+        if len(messages[-1]) + len(group) > MAX_BLOCKS:
+            messages.append([])
+        messages[-1].extend(group)
+    return [tuple(m) for m in messages if m]
+
+
+def home_view(lang: str, help_text: str, subscriptions: str) -> dict[str, Any]:
+    """The App Home tab: what the bot does, and the user's own subscriptions (their DM)."""
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(fit("Paper Surfer", HEADER_LIMIT))},
+        *[_section(part) for part in _text_sections(subscriptions)],
+        {"type": "divider"},
+        *[_section(part) for part in _text_sections(help_text)],
+    ]
+    return {"type": "home", "blocks": blocks[:100]}
