@@ -28,7 +28,7 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
-WORKERS = 4  # enough to keep NCBI's rate busy despite network latency; the limiter caps the rate
+WORKERS = 6  # enough to keep NCBI's rate busy despite network latency; the limiter caps the rate
 
 
 @dataclass
@@ -106,7 +106,9 @@ def poll_cycle(
             error = f"PubMed failed while sending {len(lost)} of its papers"
             _fail(store, report, normalized, window, subs, error)
             continue
-        papers = store.papers.get_many(outcome.pmids)
+        already = store.polls.matched([s.id for s in subs], outcome.pmids)
+        fresh = [p for p in outcome.pmids if any((s.id, p) not in already for s in subs)]
+        papers = store.papers.get_many(fresh)
         committed = store.polls.commit_query(
             report.run,
             normalized,
@@ -114,7 +116,7 @@ def poll_cycle(
             window=str(window),
             found=len(outcome.pmids),
             subscriptions=subs,
-            matches=list(_matches(subs, papers.values(), settings)),
+            matches=_matches(normalized, subs, papers.values(), already, settings),
         )
         report.matches += committed.new_matches
         report.deliveries += committed.new_deliveries
@@ -208,15 +210,19 @@ def _parsed(query: str) -> pubmed_query.Expr | None:
 
 
 def _matches(
-    subs: Sequence[Subscription], papers: Iterable[Paper], settings: Settings
+    normalized: str,
+    subs: Sequence[Subscription],
+    papers: Iterable[Paper],
+    already: set[tuple[int, str]],
+    settings: Settings,
 ) -> list[tuple[Subscription, str, Score]]:
+    """New (subscription, PMID, score) triples; the score is computed once per paper, since
+    every subscription of a normalised query reads it the same way."""
+    expr = _parsed(normalized)
     found = []
     for paper in papers:
-        for sub in subs:
-            value = score(
-                _parsed(sub.query), paper, high=settings.score_high, medium=settings.score_medium
-            )
-            found.append((sub, paper.pmid, value))
+        value = score(expr, paper, high=settings.score_high, medium=settings.score_medium)
+        found += [(sub, paper.pmid, value) for sub in subs if (sub.id, paper.pmid) not in already]
     return found
 
 

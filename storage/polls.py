@@ -57,45 +57,79 @@ class Polls:
         next poll searches the same window again.
         """
         now = now_text()
-        per_sub: dict[int, list[int]] = {s.id: [0, 0] for s in subscriptions}
+        ids = [sub.id for sub in subscriptions]
+        marks = placeholders(len(ids))
+        rows = [
+            (
+                sub.id,
+                pmid,
+                score.value,
+                score.category,
+                json.dumps([[r.term, list(r.fields)] for r in score.reasons]),
+                run,
+                now,
+            )
+            for sub, pmid, score in matches
+        ]
+        # Set-based SQL: a first poll can match hundreds of thousands of (subscription, paper)
+        # pairs, and one statement per pair made committing slower than searching.
+        new_here = f"m.poll_run = ? AND m.subscription IN ({marks})"
         with self._store.transaction() as db:
-            for sub, pmid, score in matches:
-                created = db.execute(
-                    "INSERT OR IGNORE INTO matches (subscription, pmid, score, category, reasons,"
-                    " poll_run, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        sub.id,
-                        pmid,
-                        score.value,
-                        score.category,
-                        json.dumps([[r.term, list(r.fields)] for r in score.reasons]),
-                        run,
-                        now,
-                    ],
-                ).rowcount
-                if not created:
-                    continue
-                per_sub[sub.id][0] += 1
-                owed = db.execute(
-                    "INSERT OR IGNORE INTO deliveries (chat, pmid, state, score, poll_run,"
-                    " created_at) VALUES (?, ?, 'pending', ?, ?, ?)",
-                    [sub.chat, pmid, score.value, run, now],
-                ).rowcount
-                if owed:
-                    per_sub[sub.id][1] += 1
-                else:  # already owed through another subscription: keep the best score
-                    db.execute(
-                        "UPDATE deliveries SET score = MAX(score, ?) WHERE chat = ? AND pmid = ?"
-                        " AND state = 'pending'",
-                        [score.value, sub.chat, pmid],
-                    )
-                db.execute("UPDATE subscriptions SET last_paper_at = ? WHERE id = ?", [now, sub.id])
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO matches (subscription, pmid, score, category, reasons,"
+                " poll_run, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            # One delivery per chat and PMID, however many of the chat's subscriptions matched.
+            owed = db.execute(
+                "INSERT OR IGNORE INTO deliveries (chat, pmid, state, score, poll_run, created_at)"
+                " SELECT s.chat, m.pmid, 'pending', MAX(m.score), ?, ? FROM matches m"
+                f" JOIN subscriptions s ON s.id = m.subscription WHERE {new_here}"
+                " GROUP BY s.chat, m.pmid",
+                [run, now, run, *ids],
+            ).rowcount
+            # Already owed through another subscription and not yet planned: keep the best score.
+            db.execute(
+                "UPDATE deliveries SET score = (SELECT MAX(m2.score) FROM matches m2"
+                " JOIN subscriptions s2 ON s2.id = m2.subscription"
+                " WHERE s2.chat = deliveries.chat AND m2.pmid = deliveries.pmid)"
+                " WHERE state = 'pending' AND kind = '' AND (chat, pmid) IN"
+                f" (SELECT s.chat, m.pmid FROM matches m JOIN subscriptions s"
+                f" ON s.id = m.subscription WHERE {new_here})",
+                [run, *ids],
+            )
+            new_matches = dict(
+                db.execute(
+                    f"SELECT m.subscription, COUNT(*) FROM matches m WHERE {new_here}"
+                    " GROUP BY m.subscription",
+                    [run, *ids],
+                ).fetchall()
+            )
+            new_deliveries = dict(
+                db.execute(
+                    "SELECT m.subscription, COUNT(*) FROM matches m"
+                    " JOIN subscriptions s ON s.id = m.subscription"
+                    " JOIN deliveries d ON d.chat = s.chat AND d.pmid = m.pmid AND d.poll_run = ?"
+                    f" WHERE {new_here} GROUP BY m.subscription",
+                    [run, run, *ids],
+                ).fetchall()
+            )
             for sub in subscriptions:
-                new_matches, new_deliveries = per_sub[sub.id]
+                if new_matches.get(sub.id):
+                    db.execute(
+                        "UPDATE subscriptions SET last_paper_at = ? WHERE id = ?", [now, sub.id]
+                    )
                 db.execute(
                     "INSERT OR REPLACE INTO poll_results (poll_run, subscription, window, found,"
                     " new_matches, new_deliveries) VALUES (?, ?, ?, ?, ?, ?)",
-                    [run, sub.id, window, found, new_matches, new_deliveries],
+                    [
+                        run,
+                        sub.id,
+                        window,
+                        found,
+                        new_matches.get(sub.id, 0),
+                        new_deliveries.get(sub.id, 0),
+                    ],
                 )
             db.execute(
                 "INSERT INTO query_state (normalized, cursor, idle, last_success_at, last_error)"
@@ -104,9 +138,26 @@ class Polls:
                 " last_error = ''",
                 [normalized, cursor, now],
             )
-        return QueryOutcome(
-            sum(m for m, _ in per_sub.values()), sum(d for _, d in per_sub.values())
-        )
+        return QueryOutcome(sum(new_matches.values()), owed)
+
+    def matched(
+        self, subscription_ids: Sequence[int], pmids: Iterable[str]
+    ) -> set[tuple[int, str]]:
+        """Which (subscription, PMID) pairs are already matched: the overlap of the window."""
+        wanted = list(dict.fromkeys(pmids))
+        if not subscription_ids or not wanted:
+            return set()
+        found: set[tuple[int, str]] = set()
+        for start in range(0, len(wanted), 800):
+            chunk = wanted[start : start + 800]
+            cursor = self._store.db.execute(
+                "SELECT subscription, pmid FROM matches"
+                f" WHERE subscription IN ({placeholders(len(subscription_ids))})"
+                f" AND pmid IN ({placeholders(len(chunk))})",
+                [*subscription_ids, *chunk],
+            )
+            found.update((row[0], row[1]) for row in cursor.fetchall())
+        return found
 
     def record_failure(
         self,

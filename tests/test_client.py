@@ -136,7 +136,9 @@ def test_500_then_success(fake: FakeEutils) -> None:
 def test_429_then_success_waits_the_retry_after(fake: FakeEutils) -> None:
     """After a 429 with Retry-After: 1 the next request comes at least a second later."""
     fake.inject("429", endpoint="esearch", retry_after=1)
-    assert client_for(fake).esearch("neoplasms").count == 11
+    client = client_for(fake)
+    assert client.esearch("neoplasms").count == 11
+    assert client.limiter.margin > 0.03  # it learnt that its margin was too thin
     first, second = fake.requests
     assert (first.status, second.status) == (429, 200)
     assert second.at - first.at >= 0.95
@@ -245,6 +247,16 @@ def test_limiter_spaces_bursts_by_the_window() -> None:
     limiter.hold(5)
     limiter.acquire()
     assert slept[-1] == pytest.approx(5.0)
+
+
+def test_a_429_widens_the_limiters_margin() -> None:
+    """Each 429 doubles the margin for clock jitter (to at least 50 ms), up to a quarter second."""
+    limiter = RateLimiter(10, margin=0.03)
+    margins = []
+    for _ in range(5):
+        limiter.widen()
+        margins.append(limiter.margin)
+    assert margins == pytest.approx([0.06, 0.12, 0.24, 0.25, 0.25])
 
 
 def _some_pmids(fake: FakeEutils) -> list[str]:

@@ -146,7 +146,7 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
     assert owed[0].score == 0.9  # the best of the chat's matches
     assert [m.number for m in store.outbox.matched_queries(a.id, paper.pmid)] == [2, 1]
     again = store.polls.commit_query(
-        run, "q1", "2021-06-08", "w", 1, [a1, b1], [(a1, paper.pmid, _score(0.5))]
+        store.polls.start(), "q1", "2021-06-08", "w", 1, [a1, b1], [(a1, paper.pmid, _score(0.5))]
     )
     assert (again.new_matches, again.new_deliveries) == (0, 0)
     assert store.papers.query_state("q1")["cursor"] == "2021-06-08"

@@ -44,7 +44,8 @@ _TRANSIENT_ERRORS = ("backend failed", "temporarily unavailable", "timed out", "
 class RateLimiter:
     """Lets at most `rate` requests start in any window of one second, across all threads.
 
-    A small margin on the window absorbs jitter between our clock and the server's. A 429's
+    A small margin on the window absorbs jitter between our clock and the server's; each 429
+    widens it (`widen()`), since it means the jitter is larger than we allowed for. A 429's
     Retry-After is applied to everyone through `hold()`.
     """
 
@@ -60,7 +61,9 @@ class RateLimiter:
             raise ValueError("rate must be positive")
         # A fractional rate (0.5/s) becomes one request per 2 s window.
         self._burst = max(1, int(rate))
-        self._window = self._burst / rate + margin
+        self._period = self._burst / rate
+        self.margin = margin
+        self._window = self._period + margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -78,6 +81,12 @@ class RateLimiter:
             self._starts.append(slot)
         if slot > now:
             self._sleep(slot - now)
+
+    def widen(self, most: float = 0.25) -> None:
+        """The server counted more requests in a window than we sent: allow more jitter."""
+        with self._lock:
+            self.margin = min(most, max(0.05, self.margin * 2))
+            self._window = self._period + self.margin
 
     def hold(self, seconds: float) -> None:
         """Nobody starts a request for `seconds` from now."""
@@ -258,6 +267,7 @@ class EutilsClient:
                 if status == 429:
                     retry_after = _retry_after(response.headers.get("Retry-After"))
                     problem = "rate limited (HTTP 429)"
+                    self.limiter.widen()
                     if retry_after is not None:
                         if retry_after > self.retry.max_retry_after:
                             raise PubMedUnreachable(
