@@ -74,7 +74,7 @@ class SlackChannel:
             request_verification_enabled=not socket_mode,
         )
         self.app.command(COMMAND)(self._on_command)
-        self.app.action(re.compile(r"^fb_(up|down|save)$"))(self._on_button)
+        self.app.action(re.compile(r"^fb_(up|down|save):"))(self._on_button)
         self.app.action(re.compile(r"^open_"))(self._on_link)
         self.app.event("app_home_opened")(self._on_home)
         self.ready = asyncio.Event()
@@ -216,12 +216,14 @@ class SlackChannel:
 
     async def _respond_all(self, respond: Any, messages: list[SlackMessage]) -> None:
         for message in messages:
-            await respond(
+            answer = await respond(
                 text=message.text,
                 blocks=list(message.blocks),
                 response_type="ephemeral",
                 replace_original=False,
             )
+            if getattr(answer, "status_code", 200) != 200:  # respond() reports, never raises
+                log.warning("Slack refused a reply: %s %s", answer.status_code, answer.body)
 
     async def _on_button(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()

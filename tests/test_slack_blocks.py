@@ -1,0 +1,143 @@
+"""The Block Kit renderer on the nastiest real records: valid blocks, within every limit.
+
+Slack's validation is reproduced by the fake Web API's `validate_blocks` (limits, unique ids,
+escaping), so "Slack would accept it" is checked without a network.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fixtures import fixture
+from servers.slack import validate_blocks
+
+from bot.cards import Card, Collection
+from bot.messages import ListItem, ListMessage
+from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.pubmed.parse import iter_records
+from handlers.slack_blocks import (
+    HEADER_LIMIT,
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    card_message,
+    esc,
+    home_view,
+    list_messages,
+    reply_messages,
+)
+
+NASTY = [
+    "ncbi-cxx-toolkit-public__pubmed31732993.xml",
+    "ncbi-cxx-toolkit-public__pubmed33761533.xml",
+    "metapub__39382274.xml",
+    "biopython__pubmed6.xml",
+    "ncbi-cxx-toolkit-public__pubmed28211659.xml",
+]
+
+
+def first(name: str) -> Paper:
+    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
+
+
+def collected(paper: Paper, language: str = "en") -> Card:
+    score = Score(0.74, "high", ())
+    return Card.build(paper, language, Collection(datetime.now(UTC), ("a <&> [tiab]",), score))
+
+
+@pytest.mark.parametrize("name", NASTY)
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_real_records_render_as_blocks_slack_accepts(name: str, language: str) -> None:
+    """Each card passes Slack's block validation, with a header, buttons and a fallback text."""
+    message = card_message(collected(first(name), language))
+    assert validate_blocks(list(message.blocks)) == []
+    assert message.blocks[0]["type"] == "header"
+    assert message.blocks[-1]["type"] == "actions"
+    assert message.text
+
+
+def test_special_characters_are_escaped_everywhere() -> None:
+    """'<', '>' and '&' in a title, abstract and query are escaped in every text."""
+    paper = Paper(
+        pmid="1",
+        title="IL-6 <i>in vivo</i> & p<0.05 > 1",
+        abstract_sections=(AbstractSection("", "A&B <script> C>D"),),
+    )
+    message = card_message(collected(paper))
+    assert validate_blocks(list(message.blocks)) == []
+    assert (
+        message.blocks[0]["text"]["text"]
+        == "IL-6 &lt;i&gt;in vivo&lt;/i&gt; &amp; p&lt;0.05 &gt; 1"
+    )
+    assert "A&amp;B &lt;script&gt; C&gt;D" in str(message.blocks)
+    assert "<script>" not in message.text
+
+
+def test_long_texts_are_shortened_to_slacks_limits_after_escaping() -> None:
+    """A 300-character title and a 20,000-character abstract full of '&' still fit."""
+    paper = Paper(
+        pmid="2",
+        title="&" * 300,
+        abstract_sections=(AbstractSection("", " ".join(["R&D"] * 5000)),),
+    )
+    blocks = list(card_message(collected(paper)).blocks)
+    assert validate_blocks(blocks) == []
+    assert len(blocks[0]["text"]["text"]) <= HEADER_LIMIT
+    assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
+
+
+def test_buttons_carry_the_pmid_and_link_to_pubmed_and_free_full_text() -> None:
+    """👍 👎 💾 carry 'fb:<kind>:<PMID>'; URL buttons open PubMed and PMC."""
+    actions = card_message(collected(first("biopython__pubmed4.xml"))).blocks[-1]["elements"]
+    assert [a.get("value") for a in actions[:3]] == [
+        f"fb:{k}:27797938" for k in ("up", "down", "save")
+    ]
+    assert [a.get("url") for a in actions[3:]] == [
+        "https://pubmed.ncbi.nlm.nih.gov/27797938/",
+        "https://pmc.ncbi.nlm.nih.gov/articles/PMC5442267/",
+    ]
+
+
+def test_a_long_list_is_split_into_messages_of_at_most_50_blocks() -> None:
+    """176 overflow papers become several valid messages, every paper linked once."""
+    papers = [
+        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
+    ]
+    items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
+    messages = list_messages(ListMessage("en", items))
+    assert len(messages) == 4
+    links = 0
+    for message in messages:
+        assert len(message.blocks) <= MAX_BLOCKS
+        assert validate_blocks(list(message.blocks)) == []
+        links += str(message.blocks).count("<https://pubmed.ncbi.nlm.nih.gov/")
+    assert links == len(papers)
+
+
+def test_a_reply_with_several_cards_keeps_each_card_in_one_message() -> None:
+    """Search results: the reply text, then cards; a card is never split across messages."""
+    papers = [
+        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
+    ]
+    cards = tuple(collected(p) for p in papers[:12])
+    messages = reply_messages("Top 12 papers:", cards)
+    assert len(messages) > 1
+    headers = 0
+    for message in messages:
+        assert len(message.blocks) <= MAX_BLOCKS
+        assert validate_blocks(list(message.blocks)) == []
+        assert message.blocks[-1]["type"] in ("actions", "section")
+        headers += sum(1 for b in message.blocks if b["type"] == "header")
+    assert headers == 12
+
+
+def test_the_app_home_is_a_valid_home_view() -> None:
+    """The Home tab view validates as a view of at most 100 blocks."""
+    view = home_view("en", "help <text> & more", "#1 [active] cancer & <b>")
+    assert view["type"] == "home"
+    assert validate_blocks(view["blocks"], pointer="/view/blocks", limit=100) == []
+
+
+def test_escaping_is_exactly_slacks_three_characters() -> None:
+    """Only &, < and > are replaced, and & first."""
+    assert esc("a&b<c>d&amp;") == "a&amp;b&lt;c&gt;d&amp;amp;"
