@@ -57,3 +57,19 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["make run", "make test"]
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_slack_manifests_declare_the_command_scopes_and_request_urls() -> None:
+    """Both manifests register /papers with the scopes the bot uses; HTTP mode points every
+    request URL at /slack/events, Socket Mode is switched on in the other."""
+    http = (REPO / "manifests" / "slack-http.yml").read_text(encoding="utf-8")
+    socket_mode = (REPO / "manifests" / "slack-socket-mode.yml").read_text(encoding="utf-8")
+    for manifest in (http, socket_mode):
+        assert "- command: /papers" in manifest
+        for scope in ("commands", "chat:write", "im:write", "files:write"):
+            assert f"- {scope} " in manifest
+        assert "- app_home_opened" in manifest
+    assert http.count("url: https://YOUR-HOST/slack/events") == 3
+    assert "socket_mode_enabled: false" in http
+    assert "socket_mode_enabled: true" in socket_mode
+    assert "YOUR-HOST" not in socket_mode
