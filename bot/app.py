@@ -8,8 +8,12 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot import digest
 from bot.commands import Context, Reply, execute
 from bot.config import Settings
 from bot.delivery import DeliveryReport, deliver_pending
@@ -17,7 +21,7 @@ from bot.messages import Channel
 from bot.models import Chat
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
-from bot.scheduler import build_scheduler
+from bot.scheduler import build_scheduler, schedule_digest
 from bot.service import ChatService
 from handlers import build_channels
 from storage import Store
@@ -36,6 +40,7 @@ class App:
     channels: dict[str, Channel] = field(default_factory=dict)
     _jobs: set[asyncio.Task[object]] = field(default_factory=set)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _scheduler: AsyncIOScheduler | None = None
 
     @classmethod
     def create(
@@ -49,7 +54,7 @@ class App:
 
     @property
     def context(self) -> Context:
-        return Context(self.settings, self.store, self.client)
+        return Context(self.settings, self.store, self.client, on_chat_changed=self._chat_changed)
 
     @property
     def service(self) -> ChatService:
@@ -96,6 +101,9 @@ class App:
         scheduler = build_scheduler(
             self._poll_job, self._deliver_job, self.settings.poll_interval_minutes
         )
+        for chat in self.store.chats.all():  # digest jobs are rebuilt from the database
+            schedule_digest(scheduler, chat, self._digest_job)
+        self._scheduler = scheduler
         scheduler.start()
         log.info(
             "Paper Surfer is running: channels %s; database %s; polling PubMed every %s min",
@@ -107,12 +115,35 @@ class App:
             await stop.wait()
         finally:
             log.info("stopping")
+            self._scheduler = None
             scheduler.shutdown(wait=False)
             await self._finish_jobs()
             for channel in self.channels.values():
                 await channel.stop()
             self.close()
         log.info("stopped")
+
+    def _chat_changed(self, chat: Chat) -> None:
+        """`mode` or `digest` changed a chat: its digest job follows at once."""
+        if self._scheduler is not None:
+            schedule_digest(self._scheduler, chat, self._digest_job)
+
+    async def send_digests_now(self) -> DeliveryReport:
+        """What the scheduler does at each digest chat's time, for every digest chat at once."""
+        now = datetime.now(UTC)
+        for chat in await asyncio.to_thread(self.store.chats.all):
+            if chat.mode == "digest":
+                await asyncio.to_thread(digest.plan, self.store, chat, now)
+        return await self.deliver()
+
+    async def _digest_job(self, chat_id: int) -> None:
+        async def one() -> None:
+            chat = await asyncio.to_thread(self.store.chats.get, chat_id)
+            if chat.active and chat.mode == "digest":
+                await asyncio.to_thread(digest.plan, self.store, chat, datetime.now(UTC))
+                await self.deliver()
+
+        await self._job("digest", one)
 
     def _channel_labels(self) -> list[str]:
         labels = []

@@ -71,9 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     text = "one poll-and-deliver cycle now, then a report"
     commands.add_parser("poll", help=text, description=text).set_defaults(handler=_poll)
     text = "send every digest-mode chat its digest now"
-    commands.add_parser("digest", help=text, description=text).set_defaults(
-        handler=_not_yet("digest")
-    )
+    commands.add_parser("digest", help=text, description=text).set_defaults(handler=_digest)
     sub = commands.add_parser("cmd", help="run one chat command as the local user")
     sub.add_argument("text", help='the command, e.g. "subscribe CRISPR[tiab]"')
     sub.set_defaults(handler=_cmd)
@@ -193,6 +191,20 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
         raise CommandFailed(
             f"{len(report.failures)} of {report.queries} queries failed; they are retried next poll"
         )
+    return 0
+
+
+def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.app import App
+
+    app = App.create(_settings(env), out)
+    try:
+        delivered = asyncio.run(app.send_digests_now())
+    finally:
+        app.close()
+    out.write(f"Digests: {delivered.messages} sent, {delivered.failed} failed\n")
+    if delivered.failed:
+        raise CommandFailed(f"{delivered.failed} papers could not be sent; they are retried")
     return 0
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import digest
 from bot.cards import Card, Collection
 from bot.config import Settings
 from bot.errors import DeliveryFailed
@@ -119,16 +120,18 @@ async def _deliver_chat(
 
 
 def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:
-    """Cards one by one (best first), then each list batch as one message."""
+    """Cards one by one (best first), then each list or digest batch as one message."""
     cards = [[r] for r in rows if r.kind == "card"]
     batches: dict[str, list[Delivery]] = {}
     for row in rows:
-        if row.kind == "list":
+        if row.kind in ("list", "digest"):
             batches.setdefault(row.batch, []).append(row)
     return cards + list(batches.values())
 
 
 def _message(store: Store, chat: Chat, unit: list[Delivery], now: datetime) -> Message:
+    if unit[0].kind == "digest":
+        return digest.build(store, chat, unit, now)
     papers = store.papers.get_many([d.pmid for d in unit])
     local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
     if unit[0].kind == "card":

@@ -281,6 +281,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "More new papers ({count}), best first:",
         "새 논문 {count}편 더 (관련도 순):",
     ),
+    "digest.header": (
+        "📬 PubMed digest for {day} — new papers: {count}, subscriptions: {subscriptions}",
+        "📬 {day} PubMed 요약 — 새 논문 {count}편, 구독 {subscriptions}개",
+    ),
+    "digest.section": ("Subscription #{number}: {query}", "구독 #{number}: {query}"),
+    "digest.more": ("+{count} more:", "외 {count}편:"),
+    "digest.line": (
+        "{design} · {journal} · {date} · score {score}",
+        "{design} · {journal} · {date} · 점수 {score}",
+    ),
     "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),
     "card.score": ("Match {score} ({category})", "일치도 {score} ({category})"),
     "card.more_like": ("👍 More like this", "👍 이런 논문 더"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cards import Card
-from bot.models import Chat, MatchedQuery, Paper
+from bot.models import Chat, MatchedQuery, Paper, Score
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,47 @@ class TextMessage:
     text: str
 
 
-Message = CardMessage | ListMessage | TextMessage
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One paper in a digest: linked title, journal, date, design, score, one-line summary."""
+
+    paper: Paper
+    score: Score
+    design: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSection:
+    """The papers one subscription brought, best first."""
+
+    number: int
+    query: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    """A chat's daily digest: the first `FULL` papers in full, then the rest as short links."""
+
+    language: str
+    day: str  # the chat's local date, YYYY-MM-DD
+    total: int
+    sections: tuple[DigestSection, ...]
+    more: tuple[DigestItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileMessage:
+    """A file for the chat: an export of saved papers."""
+
+    name: str
+    data: bytes
+    mime: str
+    caption: str = ""
+
+
+Message = CardMessage | ListMessage | TextMessage | DigestMessage | FileMessage
 
 
 class Channel(Protocol):

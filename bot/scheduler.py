@@ -6,11 +6,17 @@ scheduler holds in memory is needed after a restart.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.models import Chat
 
 POLL_JOB = "poll"
 DELIVERY_JOB = "deliver"
@@ -45,3 +51,35 @@ def build_scheduler(
         misfire_grace_time=DELIVERY_INTERVAL_SECONDS,
     )
     return scheduler
+
+
+def digest_job_id(chat: Chat) -> str:
+    return f"digest-{chat.id}"
+
+
+def digest_trigger(chat: Chat) -> CronTrigger:
+    """Every day at the chat's digest time in its own zone; the zone handles daylight saving."""
+    hour, minute = (int(part) for part in chat.digest_time.split(":"))
+    return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(chat.timezone))
+
+
+def schedule_digest(
+    scheduler: AsyncIOScheduler, chat: Chat, send: Callable[[int], Awaitable[object]]
+) -> None:
+    """Add, move or remove the chat's digest job to match its settings (safe from any thread)."""
+    job_id = digest_job_id(chat)
+    if chat.active and chat.mode == "digest":
+        scheduler.add_job(
+            send,
+            digest_trigger(chat),
+            args=[chat.id],
+            id=job_id,
+            name=f"digest for {chat.label}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=6 * 3600,  # a bot down at 08:00 still sends the day's digest
+        )
+        return
+    with contextlib.suppress(JobLookupError):  # it was not in digest mode
+        scheduler.remove_job(job_id)

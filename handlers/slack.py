@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientError, web
@@ -29,13 +30,14 @@ from bot.commands import Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
-from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
 from handlers.pace import Pacer
 from handlers.slack_blocks import (
     SlackMessage,
     card_message,
+    digest_messages,
     home_view,
     list_messages,
     reply_messages,
@@ -154,12 +156,15 @@ class SlackChannel:
         """Post a card, list or text to the chat's channel; the ts of the (first) message."""
         if not self.ready.is_set():
             raise DeliveryFailed("Slack is not connected yet")
+        if isinstance(message, FileMessage):
+            return await self._upload(chat.chat_id, message)
         if isinstance(message, CardMessage):
             parts = [card_message(message.card, message.matched)]
         elif isinstance(message, ListMessage):
             parts = list_messages(message)
+        elif isinstance(message, DigestMessage):
+            parts = digest_messages(message)
         else:
-            assert isinstance(message, TextMessage)
             parts = reply_messages(message.text)
         first = ""
         for part in parts:
@@ -168,15 +173,37 @@ class SlackChannel:
         return first
 
     async def _post(self, channel: str, part: SlackMessage) -> str:
+        response = await self._guarded(
+            channel,
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=part.text,
+                blocks=list(part.blocks),
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return str(response.get("ts", ""))
+
+    async def _upload(self, channel: str, message: FileMessage) -> str:
+        response = await self._guarded(
+            channel,
+            lambda: self.client.files_upload_v2(
+                channel=channel,
+                content=message.data,
+                filename=message.name,
+                title=message.name,
+                initial_comment=message.caption or None,
+            ),
+        )
+        files = response.get("files") or [{}]
+        return str(files[0].get("id", ""))
+
+    async def _guarded(self, channel: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """One Web API call, paced per channel, its errors turned into retry-later or gone."""
         try:
             async with self._pacer.slot(channel):
-                response = await self.client.chat_postMessage(
-                    channel=channel,
-                    text=part.text,
-                    blocks=list(part.blocks),
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                return await call()
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if error in _GONE:
@@ -189,7 +216,6 @@ class SlackChannel:
             raise DeliveryFailed(f"Slack: {error or exc}") from exc
         except (ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"Slack unreachable: {exc!r}") from exc
-        return str(response.get("ts", ""))
 
     # --- receiving ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.cards import Card
 from bot.i18n import t
-from bot.messages import ListMessage
+from bot.messages import DigestMessage, ListMessage
 from bot.models import MatchedQuery, Paper
 from bot.service import button_data
 from bot.summary import shorten
@@ -173,6 +173,59 @@ def list_messages(message: ListMessage) -> list[SlackMessage]:
         title = shorten(paper.title or f"PMID {paper.pmid}", 500)
         blocks.append(_section(f"• {link(paper.url, title)} ({source}){score}"))
     return [SlackMessage(fit(header, FALLBACK_LIMIT), chunk) for chunk in _chunks(blocks)]
+
+
+def digest_messages(message: DigestMessage) -> list[SlackMessage]:
+    """The digest: a header, a section per paper under its subscription, then the rest as
+    links; in messages of at most 50 blocks."""
+    lang = message.language
+    header = t(
+        lang,
+        "digest.header",
+        day=message.day,
+        count=message.total,
+        subscriptions=len({s.number for s in message.sections}) or 1,
+    )
+    blocks: list[Block] = [{"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}]
+    for section in message.sections:
+        title = t(lang, "digest.section", number=section.number, query=section.query)
+        blocks.append(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"))
+        for item in section.items:
+            paper = item.paper
+            details = t(
+                lang,
+                "digest.line",
+                design=item.design,
+                journal=paper.journal_abbrev or paper.journal,
+                date=paper.pub_date or paper.pub_date_text,
+                score=f"{item.score.value:.2f}",
+            )
+            text = f"*{link(paper.url, shorten(paper.title, 500))}*\n_{fit(details, 500)}_"
+            if item.summary:
+                text += "\n" + fit(item.summary, 1000)
+            blocks.append(_section(text))
+    if message.more:
+        blocks.append(_section(f"*{esc(t(lang, 'digest.more', count=len(message.more)))}*"))
+        lines = [
+            f"• {link(i.paper.url, shorten(i.paper.title, 300))} — {i.score.value:.2f}"
+            for i in message.more
+        ]
+        blocks += [_section(part) for part in _join_within(lines, SECTION_LIMIT)]
+    return [SlackMessage(fit(header, FALLBACK_LIMIT), chunk) for chunk in _chunks(blocks)]
+
+
+def _join_within(lines: list[str], limit: int) -> list[str]:
+    """Lines joined into pieces of at most `limit` characters, never splitting a line."""
+    pieces: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def reply_messages(text: str, cards: tuple[Card, ...] = ()) -> list[SlackMessage]:

@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Update,
 )
@@ -54,13 +56,14 @@ from bot.commands import CHANGING_VERBS, VERBS, Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
-from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
 from handlers.pace import Pacer
 from handlers.telegram_html import (
     TelegramMessage,
     card_message,
+    digest_messages,
     list_messages,
     reply_messages,
 )
@@ -186,12 +189,15 @@ class TelegramChannel:
         """Deliver a card, list or text to a chat; the id of the (first) message sent."""
         if not self.ready.is_set():
             raise DeliveryFailed("Telegram is not connected yet")
+        if isinstance(message, FileMessage):
+            return await self._send_file(chat, message)
         if isinstance(message, CardMessage):
             parts = [card_message(message.card, message.matched)]
         elif isinstance(message, ListMessage):
             parts = list_messages(message)
+        elif isinstance(message, DigestMessage):
+            parts = digest_messages(message)
         else:
-            assert isinstance(message, TextMessage)
             parts = [TelegramMessage(html) for html in reply_messages(message.text)]
         first = ""
         for part in parts:
@@ -199,9 +205,25 @@ class TelegramChannel:
             first = first or str(sent.message_id)
         return first
 
+    async def _send_file(self, chat: Chat, message: FileMessage) -> str:
+        async def upload() -> TgMessage:
+            async with self._pacer.slot(int(chat.chat_id)):
+                sent: TgMessage = await self.application.bot.send_document(
+                    int(chat.chat_id),
+                    InputFile(message.data, filename=message.name),
+                    caption=message.caption[:1024] or None,
+                )
+                return sent
+
+        return str((await self._guarded(chat, upload)).message_id)
+
     async def _deliver(self, chat: Chat, part: TelegramMessage) -> TgMessage:
+        return await self._guarded(chat, lambda: self._send_html(int(chat.chat_id), part))
+
+    async def _guarded(self, chat: Chat, send: Callable[[], Awaitable[TgMessage]]) -> TgMessage:
+        """Run one send, turning Telegram's errors into retry-later or chat-is-gone."""
         try:
-            return await self._send_html(int(chat.chat_id), part)
+            return await send()
         except RetryAfter as exc:
             raise DeliveryFailed(str(exc), retry_after=_seconds(exc)) from exc
         except ChatMigrated as exc:  # a group became a supergroup: same chat, new id

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 from bot.cards import Card
 from bot.i18n import t
-from bot.messages import ListMessage
+from bot.messages import DigestMessage, ListMessage
 from bot.models import MatchedQuery, Paper
 from bot.service import button_data
 from bot.summary import shorten
@@ -142,6 +142,44 @@ def list_messages(message: ListMessage) -> list[TelegramMessage]:
         title = esc(shorten(paper.title or f"PMID {paper.pmid}", 300))
         lines.append(f'• <a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}')
     return [TelegramMessage(chunk) for chunk in split_lines([header, *lines])]
+
+
+def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
+    """The digest: a header, each subscription's papers with design, score and one line of
+    summary, then the rest as links; split between papers to fit."""
+    lang = message.language
+    header = t(
+        lang,
+        "digest.header",
+        day=message.day,
+        count=message.total,
+        subscriptions=len({s.number for s in message.sections}) or 1,
+    )
+    parts = [f"<b>{esc(header)}</b>"]
+    for section in message.sections:
+        title = t(lang, "digest.section", number=section.number, query=section.query)
+        parts.append(f"\n<b>{esc(title)}</b>")
+        for item in section.items:
+            paper = item.paper
+            details = t(
+                lang,
+                "digest.line",
+                design=item.design,
+                journal=paper.journal_abbrev or paper.journal,
+                date=paper.pub_date or paper.pub_date_text,
+                score=f"{item.score.value:.2f}",
+            )
+            entry = f'• <a href="{attr(paper.url)}">{esc(shorten(paper.title, 300))}</a>\n'
+            entry += f"<i>{esc(details)}</i>"
+            if item.summary:
+                entry += f"\n{esc(item.summary)}"
+            parts.append(entry)
+    if message.more:
+        parts.append(f"\n<b>{esc(t(lang, 'digest.more', count=len(message.more)))}</b>")
+        for item in message.more:
+            title = esc(shorten(item.paper.title, 300))
+            parts.append(f'• <a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}')
+    return [TelegramMessage(chunk) for chunk in split_lines(parts)]
 
 
 def reply_messages(text: str) -> list[str]:

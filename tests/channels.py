@@ -6,15 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.errors import DeliveryFailed
-from bot.messages import CardMessage, ListMessage, Message, TextMessage
+from bot.messages import (
+    CardMessage,
+    DigestMessage,
+    FileMessage,
+    ListMessage,
+    Message,
+    TextMessage,
+)
 from bot.models import Chat
 
 
 @dataclass
 class Sent:
     chat: str  # the chat's platform id
-    kind: str  # card | list | text
+    kind: str  # card | list | digest | file | text
     pmids: tuple[str, ...]
+    message: Message | None = None
 
 
 @dataclass
@@ -39,6 +47,12 @@ class RecordingChannel:
             record = Sent(chat.chat_id, "card", (message.card.paper.pmid,))
         elif isinstance(message, ListMessage):
             record = Sent(chat.chat_id, "list", tuple(i.paper.pmid for i in message.items))
+        elif isinstance(message, DigestMessage):
+            shown = [i for section in message.sections for i in section.items]
+            pmids = tuple(i.paper.pmid for i in (*shown, *message.more))
+            record = Sent(chat.chat_id, "digest", pmids, message)
+        elif isinstance(message, FileMessage):
+            record = Sent(chat.chat_id, "file", (), message)
         else:
             assert isinstance(message, TextMessage)
             record = Sent(chat.chat_id, "text", ())

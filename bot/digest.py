@@ -1,0 +1,60 @@
+"""Daily digests: one message a day for chats in digest mode, at their own local time.
+
+Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time they are
+planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
+marked sent only when the platform confirmed, retried when it did not. So a digest is never
+lost, and a paper is never in two digests. A day with nothing new sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.messages import DigestItem, DigestMessage, DigestSection
+from bot.models import Chat, Delivery, MatchedQuery, Score
+from bot.summary import shorten, summarize
+from storage import Store
+
+FULL = 10  # papers shown in full; the rest follow as short links
+ONE_LINE = 180
+
+
+def local_day(chat: Chat, now: datetime) -> str:
+    return now.astimezone(ZoneInfo(chat.timezone)).date().isoformat()
+
+
+def plan(store: Store, chat: Chat, now: datetime) -> int:
+    """Gather what the chat is owed into today's digest batch; how many papers it holds."""
+    return store.outbox.plan_digest(chat.id, f"digest-{local_day(chat, now)}")
+
+
+def build(store: Store, chat: Chat, rows: Sequence[Delivery], now: datetime) -> DigestMessage:
+    """The digest of `rows` (one batch): grouped by subscription, best first."""
+    papers = store.papers.get_many([r.pmid for r in rows])
+    items: list[tuple[MatchedQuery | None, DigestItem]] = []
+    for row in rows:
+        paper = papers[row.pmid]
+        matched = store.outbox.matched_queries(chat.id, row.pmid)
+        best = matched[0] if matched else None
+        score = best.score if best else Score(row.score, "", ())
+        summary = summarize(paper, chat.language)
+        line = shorten(summary.finding or summary.text, ONE_LINE)
+        items.append((best, DigestItem(paper, score, summary.design, line)))
+    items.sort(key=lambda pair: (-pair[1].score.value, pair[1].paper.pmid))
+    full, rest = items[:FULL], items[FULL:]
+    groups: dict[tuple[int, str], list[DigestItem]] = {}
+    for best, item in full:
+        key = (best.number, best.query) if best else (0, "")
+        groups.setdefault(key, []).append(item)
+    sections = tuple(
+        DigestSection(number, query, tuple(group)) for (number, query), group in groups.items()
+    )
+    return DigestMessage(
+        language=chat.language,
+        day=local_day(chat, now),
+        total=len(items),
+        sections=sections,
+        more=tuple(item for _, item in rest),
+    )

@@ -1,0 +1,256 @@
+"""Daily digests: their time in each chat's zone, their content, their limits, once each."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from channels import RecordingChannel
+from fixtures import fixture
+from servers.slack import validate_blocks
+from servers.telegram import parse_html
+
+from bot import digest
+from bot.config import Settings
+from bot.delivery import BASE_BACKOFF, deliver_pending
+from bot.errors import DeliveryFailed
+from bot.messages import DigestMessage
+from bot.models import Chat, MatchReason, Paper, Score
+from bot.pubmed.parse import iter_records
+from bot.scheduler import digest_job_id, digest_trigger, schedule_digest
+from handlers import slack_blocks, telegram_html
+from handlers.local import LocalChannel
+from storage import Store
+
+DIGEST = {"language": "en", "timezone": "Europe/Berlin", "mode": "digest", "digest_time": "08:00"}
+NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "ps.db")
+
+
+def papers(count: int, offset: int = 0) -> list[Paper]:
+    found = [
+        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
+    ]
+    return found[offset : offset + count]
+
+
+def owe(store: Store, chat: Chat, query: str, batch: list[Paper], base: float) -> None:
+    """The chat's subscription `query` matched `batch`, scores rising from `base`."""
+    store.papers.save(batch)
+    existing = {s.normalized: s for s in store.chats.subscriptions(chat.id)}
+    sub = existing.get(query) or store.chats.add_subscription(chat.id, query, query, 50)
+    store.polls.commit_query(
+        store.polls.start(),
+        query,
+        "2026-11-26",
+        "w",
+        len(batch),
+        [sub],
+        [
+            (
+                sub,
+                p.pmid,
+                Score(round(base + 0.01 * i, 2), "medium", (MatchReason(query, ("title",)),)),
+            )
+            for i, p in enumerate(batch)
+        ],
+    )
+
+
+def send(store: Store, channel: object, at: datetime = NOON) -> object:
+    settings = Settings.from_env({}, env_file=None)
+    return asyncio.run(deliver_pending(store, {"local": channel}, settings, clock=lambda: at))  # type: ignore[dict-item]
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+def fire_times(chat: Chat, start: datetime, count: int) -> list[datetime]:
+    """The next `count` digest times after `start`, as APScheduler computes them."""
+    times, previous = [], None
+    moment = start
+    cron = digest_trigger(chat)
+    for _ in range(count):
+        fire = cron.get_next_fire_time(previous, moment)
+        assert fire is not None
+        times.append(fire)
+        previous, moment = fire, fire + timedelta(seconds=1)
+    return times
+
+
+def test_a_digest_stays_at_local_time_across_daylight_saving() -> None:
+    """08:00 in Berlin is 07:00 UTC before the spring change and 06:00 UTC after it."""
+    chat = Chat(1, "local", "", "a", timezone="Europe/Berlin", mode="digest", digest_time="08:00")
+    times = fire_times(chat, datetime(2026, 3, 27, 12, tzinfo=UTC), 3)
+    assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%m-%d %H:%M") for t in times] == [
+        "03-28 08:00",
+        "03-29 08:00",
+        "03-30 08:00",
+    ]
+    assert [t.astimezone(UTC).strftime("%m-%d %H:%M") for t in times] == [
+        "03-28 07:00",
+        "03-29 06:00",
+        "03-30 06:00",
+    ]
+
+
+def test_digests_of_chats_in_different_zones_fire_at_their_own_mornings() -> None:
+    """07:30 in Seoul is 22:30 UTC the day before; 07:30 in New York follows the autumn change."""
+    seoul = Chat(1, "local", "", "a", timezone="Asia/Seoul", mode="digest", digest_time="07:30")
+    new_york = Chat(
+        2, "local", "", "b", timezone="America/New_York", mode="digest", digest_time="07:30"
+    )
+    start = datetime(2026, 10, 31, 0, tzinfo=UTC)
+    assert [t.astimezone(UTC).strftime("%m-%d %H:%M") for t in fire_times(seoul, start, 2)] == [
+        "10-31 22:30",
+        "11-01 22:30",
+    ]
+    assert [t.astimezone(UTC).strftime("%m-%d %H:%M") for t in fire_times(new_york, start, 2)] == [
+        "10-31 11:30",  # EDT, UTC-4
+        "11-01 12:30",  # EST, UTC-5: the clocks went back that night
+    ]
+
+
+async def test_mode_and_digest_changes_move_the_job_at_once() -> None:
+    """A chat entering digest mode gets a job; a new time moves it; instant mode removes it."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start()
+    try:
+
+        async def job(chat_id: int) -> None:
+            return None
+
+        chat = Chat(7, "local", "", "a", timezone="UTC", mode="digest", digest_time="08:00")
+        schedule_digest(scheduler, chat, job)
+        first = scheduler.get_job(digest_job_id(chat))
+        assert first is not None
+        assert first.next_run_time.astimezone(UTC).strftime("%H:%M") == "08:00"
+        moved = Chat(7, "local", "", "a", timezone="Asia/Seoul", mode="digest", digest_time="07:30")
+        schedule_digest(scheduler, moved, job)
+        again = scheduler.get_job(digest_job_id(chat))
+        assert again is not None
+        assert again.next_run_time.astimezone(UTC).strftime("%H:%M") == "22:30"
+        schedule_digest(scheduler, Chat(7, "local", "", "a", mode="instant"), job)
+        assert scheduler.get_job(digest_job_id(chat)) is None
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+# --- content and exactly-once --------------------------------------------------------------------
+
+
+def test_a_digest_groups_by_subscription_shows_ten_in_full_and_links_the_rest(store: Store) -> None:
+    """14 papers from 2 subscriptions: one digest, the 10 best in full grouped by subscription,
+    4 more as links; nothing else is sent."""
+    chat = store.chats.get_or_create("local", "", "a", DIGEST)
+    owe(store, chat, "q-one", papers(8), 0.30)
+    owe(store, chat, "q-two", papers(6, offset=8), 0.50)
+    channel = RecordingChannel()
+    assert send(store, channel).sent == 0  # type: ignore[attr-defined]  # waits for its time
+    assert digest.plan(store, chat, NOON) == 14
+    send(store, channel)
+    [sent] = channel.sent
+    assert sent.kind == "digest"
+    message = sent.message
+    assert isinstance(message, DigestMessage)
+    assert (message.total, message.day) == (14, "2026-11-26")
+    shown = [item for section in message.sections for item in section.items]
+    assert len(shown) == 10
+    assert len(message.more) == 4
+    scores = [i.score.value for i in shown]
+    assert [s.query for s in message.sections] == ["q-two", "q-one"]
+    assert scores[:6] == sorted(scores[:6], reverse=True) == [0.55, 0.54, 0.53, 0.52, 0.51, 0.50]
+    assert [i.score.value for i in message.more] == [0.33, 0.32, 0.31, 0.30]
+    assert all(i.design and i.paper.title for i in shown)
+
+
+def test_a_day_with_nothing_new_sends_nothing(store: Store) -> None:
+    """No owed papers: planning finds none and no message goes out."""
+    chat = store.chats.get_or_create("local", "", "a", DIGEST)
+    channel = RecordingChannel()
+    assert digest.plan(store, chat, NOON) == 0
+    send(store, channel)
+    assert channel.sent == []
+
+
+def test_a_failed_digest_is_retried_whole_and_its_papers_never_come_twice(store: Store) -> None:
+    """The platform fails once: the same digest goes out on the retry, and the next day's digest
+    holds only the papers that arrived since."""
+    chat = store.chats.get_or_create("local", "", "a", DIGEST)
+    owe(store, chat, "q", papers(5), 0.4)
+    failing = {"on": True}
+    channel = RecordingChannel(fail=lambda c, m: DeliveryFailed("502") if failing["on"] else None)
+    digest.plan(store, chat, NOON)
+    send(store, channel)
+    assert channel.sent == []
+    failing["on"] = False
+    send(store, channel, at=NOON + timedelta(seconds=BASE_BACKOFF + 1))
+    assert len(channel.sent) == 1
+    assert sorted(channel.sent[0].pmids) == sorted(p.pmid for p in papers(5))
+    owe(store, chat, "q", papers(3, offset=5), 0.4)
+    tomorrow = NOON + timedelta(days=1)
+    digest.plan(store, chat, tomorrow)
+    send(store, channel, at=tomorrow)
+    assert len(channel.sent) == 2
+    assert sorted(channel.sent[1].pmids) == sorted(p.pmid for p in papers(3, offset=5))
+
+
+# --- rendering on every platform ---------------------------------------------------------------
+
+
+def big_digest(store: Store, count: int) -> DigestMessage:
+    chat = store.chats.get_or_create("local", "", "a", DIGEST)
+    owe(store, chat, "q & <one>", papers(count), 0.2)
+    digest.plan(store, chat, NOON)
+    rows = store.outbox.due("9999")
+    return digest.build(store, chat, rows, NOON)
+
+
+def test_telegram_digest_is_split_into_valid_messages(store: Store) -> None:
+    """A 150-paper digest becomes several Telegram messages, each valid HTML within 4,096."""
+    message = big_digest(store, 150)
+    parts = telegram_html.digest_messages(message)
+    assert len(parts) > 1
+    links = 0
+    for part in parts:
+        text, entities = parse_html(part.html)
+        assert telegram_html.length(text) <= telegram_html.LIMIT
+        links += sum(1 for e in entities if e["type"] == "text_link")
+    assert links == 150
+
+
+def test_slack_digest_is_split_into_messages_of_at_most_50_valid_blocks(store: Store) -> None:
+    """The same digest on Slack: every message valid Block Kit, no paper left out."""
+    message = big_digest(store, 150)
+    parts = slack_blocks.digest_messages(message)
+    assert len(parts) >= 1
+    links = 0
+    for part in parts:
+        assert len(part.blocks) <= slack_blocks.MAX_BLOCKS
+        assert validate_blocks(list(part.blocks)) == []
+        links += str(part.blocks).count("<https://pubmed.ncbi.nlm.nih.gov/")
+    assert links == 150
+
+
+def test_local_digest_is_one_markdown_file_of_the_day(store: Store, tmp_path: Path) -> None:
+    """Locally the digest is ALERTS_DIR/<day>/digest-<day>.md with every paper linked."""
+    chat = store.chats.get_or_create("local", "", "local", DIGEST)
+    owe(store, chat, "q", papers(12), 0.3)
+    digest.plan(store, chat, NOON)
+    out = io.StringIO()
+    send(store, LocalChannel(tmp_path / "alerts", out))
+    files = list((tmp_path / "alerts").rglob("digest-*.md"))
+    assert [f.name for f in files] == ["digest-2026-11-26.md"]
+    text = files[0].read_text(encoding="utf-8")
+    assert text.startswith("# 📬 PubMed digest for 2026-11-26 — new papers: 12, subscriptions: 1")
+    assert text.count("https://pubmed.ncbi.nlm.nih.gov/") == 12
+    assert "## +2 more:" in text
