@@ -154,7 +154,7 @@ def to_text(card: Card) -> str:
     ]
     if card.collection and card.collection.score:
         score = card.collection.score
-        why = explain(score.reasons)
+        why = "; ".join(p for p in (explain(score.reasons), *score.notes) if p)
         lines.append(f"  Match {score.value:.2f} ({score.category}){': ' + why if why else ''}")
     lines += [f"  {card.summary.text}", f"  {paper.url}"]
     if paper.pmc_url:
@@ -186,6 +186,7 @@ def to_record(card: Card) -> dict[str, Any]:
             "reasons": [{"term": r.term, "fields": list(r.fields)} for r in score.reasons]
             if score
             else [],
+            "notes": list(score.notes) if score else [],
         }
     return record
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import digest
+from bot import digest, feedback
 from bot.cards import Card, Collection
 from bot.config import Settings
 from bot.errors import DeliveryFailed
+from bot.feedback import Taste
 from bot.messages import CardMessage, Channel, ListItem, ListMessage, Message
-from bot.models import Chat, Delivery
+from bot.models import Chat, Delivery, MatchedQuery, Paper
 from storage import Store
 from storage.rows import now_text
 
@@ -51,6 +52,7 @@ async def deliver_pending(
 ) -> DeliveryReport:
     """Send everything due now; returns what happened."""
     report = DeliveryReport()
+    await asyncio.to_thread(_rescore, store, settings)
     await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
     due = await asyncio.to_thread(store.outbox.due, now_text(clock()))
     by_chat: dict[int, list[Delivery]] = {}
@@ -60,7 +62,7 @@ async def deliver_pending(
 
     async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
         async with limit:
-            await _deliver_chat(store, channels, chat_id, rows, report, clock)
+            await _deliver_chat(store, channels, settings, chat_id, rows, report, clock)
 
     await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
     return report
@@ -69,6 +71,7 @@ async def deliver_pending(
 async def _deliver_chat(
     store: Store,
     channels: Mapping[str, Channel],
+    settings: Settings,
     chat_id: int,
     rows: list[Delivery],
     report: DeliveryReport,
@@ -79,6 +82,7 @@ async def _deliver_chat(
     if channel is None:  # the platform is not configured now: keep the rows for later
         log.warning("%d papers wait for %s: its platform is not configured", len(rows), chat.label)
         return
+    preferences = await asyncio.to_thread(chat_taste, store, chat)
     units = _units(rows)
     for index, unit in enumerate(units):
         now = clock()
@@ -88,7 +92,9 @@ async def _deliver_chat(
         ):
             return  # another process is delivering to this chat right now
         try:
-            message = await asyncio.to_thread(_message, store, chat, unit, clock())
+            message = await asyncio.to_thread(
+                _message, store, settings, chat, unit, clock(), preferences
+            )
             message_id = await channel.send(chat, message)
         except DeliveryFailed as exc:
             if exc.permanent:
@@ -129,23 +135,84 @@ def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:
     return cards + list(batches.values())
 
 
-def _message(store: Store, chat: Chat, unit: list[Delivery], now: datetime) -> Message:
+def _message(
+    store: Store,
+    settings: Settings,
+    chat: Chat,
+    unit: list[Delivery],
+    now: datetime,
+    preferences: Taste,
+) -> Message:
+    def liked(paper: Paper, matched: list[MatchedQuery]) -> tuple[MatchedQuery, ...]:
+        """The chat's matches, the best one moved by the chat's 👍 / 👎."""
+        if not matched:
+            return ()
+        best = matched[0]
+        moved = feedback.adjust(
+            preferences,
+            paper,
+            best.score,
+            chat.language,
+            high=settings.score_high,
+            medium=settings.score_medium,
+        )
+        return (replace(best, score=moved), *matched[1:])
+
     if unit[0].kind == "digest":
-        return digest.build(store, chat, unit, now)
+        return digest.build(store, chat, unit, now, adjust=liked)
     papers = store.papers.get_many([d.pmid for d in unit])
     local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
     if unit[0].kind == "card":
         paper = papers[unit[0].pmid]
-        matched = tuple(store.outbox.matched_queries(chat.id, paper.pmid))
+        matched = liked(paper, store.outbox.matched_queries(chat.id, paper.pmid))
         collection = Collection(
             local_now, tuple(m.query for m in matched), matched[0].score if matched else None
         )
         return CardMessage(Card.build(paper, chat.language, collection), matched)
     items = tuple(
-        ListItem(papers[d.pmid], tuple(store.outbox.matched_queries(chat.id, d.pmid)))
-        for d in sorted(unit, key=lambda d: (-d.score, d.pmid))
+        ListItem(
+            papers[d.pmid], liked(papers[d.pmid], store.outbox.matched_queries(chat.id, d.pmid))
+        )
+        for d in unit
     )
-    return ListMessage(chat.language, items)
+    ordered = sorted(
+        items, key=lambda i: (-(i.matched[0].score.value if i.matched else 0), i.paper.pmid)
+    )
+    return ListMessage(chat.language, tuple(ordered))
+
+
+def chat_taste(store: Store, chat: Chat) -> Taste:
+    """What the chat's 👍 and 👎 say it likes."""
+    opinions = store.feedback.opinions(chat.id)
+    if not opinions:
+        return Taste()
+    papers = store.papers.get_many(pmid for pmid, _ in opinions)
+    return feedback.taste([(papers[p], kind) for p, kind in opinions if p in papers])
+
+
+def _rescore(store: Store, settings: Settings) -> None:
+    """Before planning, order each chat's new papers by their score *for that chat*."""
+    for chat_id in store.feedback.chats_with_opinions():
+        rows = store.outbox.unplanned(chat_id)
+        if not rows:
+            continue
+        chat = store.chats.get(chat_id)
+        preferences = chat_taste(store, chat)
+        papers = store.papers.get_many(r.pmid for r in rows)
+        scores = []
+        for row in rows:
+            matched = store.outbox.matched_queries(chat_id, row.pmid)
+            if row.pmid in papers and matched:
+                moved = feedback.adjust(
+                    preferences,
+                    papers[row.pmid],
+                    matched[0].score,
+                    chat.language,
+                    high=settings.score_high,
+                    medium=settings.score_medium,
+                )
+                scores.append((row.id, moved.value))
+        store.outbox.rescore(scores)
 
 
 async def _retry_later(

@@ -8,12 +8,12 @@ lost, and a paper is never in two digests. A day with nothing new sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import DigestItem, DigestMessage, DigestSection
-from bot.models import Chat, Delivery, MatchedQuery, Score
+from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.summary import shorten, summarize
 from storage import Store
 
@@ -30,13 +30,21 @@ def plan(store: Store, chat: Chat, now: datetime) -> int:
     return store.outbox.plan_digest(chat.id, f"digest-{local_day(chat, now)}")
 
 
-def build(store: Store, chat: Chat, rows: Sequence[Delivery], now: datetime) -> DigestMessage:
-    """The digest of `rows` (one batch): grouped by subscription, best first."""
+def build(
+    store: Store,
+    chat: Chat,
+    rows: Sequence[Delivery],
+    now: datetime,
+    adjust: Callable[[Paper, list[MatchedQuery]], tuple[MatchedQuery, ...]] | None = None,
+) -> DigestMessage:
+    """The digest of `rows` (one batch): grouped by subscription, best first. `adjust` moves
+    the scores by the chat's feedback."""
     papers = store.papers.get_many([r.pmid for r in rows])
     items: list[tuple[MatchedQuery | None, DigestItem]] = []
     for row in rows:
         paper = papers[row.pmid]
-        matched = store.outbox.matched_queries(chat.id, row.pmid)
+        found = store.outbox.matched_queries(chat.id, row.pmid)
+        matched = adjust(paper, found) if adjust else tuple(found)
         best = matched[0] if matched else None
         score = best.score if best else Score(row.score, "", ())
         summary = summarize(paper, chat.language)

@@ -307,6 +307,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "💾 Saved for this chat (see: saved)",
         "💾 이 대화방에 저장했습니다 (saved 로 보기)",
     ),
+    "feedback.liked_mesh": (
+        "you liked {count} papers on {topic}",
+        "{topic} 주제의 논문 {count}편을 좋아하셨습니다",
+    ),
+    "feedback.liked_keyword": (
+        "you liked {count} papers with the keyword {topic}",
+        "키워드 {topic}이(가) 있는 논문 {count}편을 좋아하셨습니다",
+    ),
+    "feedback.liked_journal": (
+        "you liked {count} papers in {topic}",
+        "{topic}에 실린 논문 {count}편을 좋아하셨습니다",
+    ),
+    "feedback.disliked_mesh": (
+        "you disliked {count} papers on {topic}",
+        "{topic} 주제의 논문 {count}편을 싫어하셨습니다",
+    ),
+    "feedback.disliked_keyword": (
+        "you disliked {count} papers with the keyword {topic}",
+        "키워드 {topic}이(가) 있는 논문 {count}편을 싫어하셨습니다",
+    ),
+    "feedback.disliked_journal": (
+        "you disliked {count} papers in {topic}",
+        "{topic}에 실린 논문 {count}편을 싫어하셨습니다",
+    ),
+    "feedback.liked_mesh_one": (
+        "you liked a paper on {topic}",
+        "{topic} 주제의 논문을 좋아하셨습니다",
+    ),
+    "feedback.liked_keyword_one": (
+        "you liked a paper with the keyword {topic}",
+        "키워드 {topic}이(가) 있는 논문을 좋아하셨습니다",
+    ),
+    "feedback.liked_journal_one": (
+        "you liked a paper in {topic}",
+        "{topic}에 실린 논문을 좋아하셨습니다",
+    ),
+    "feedback.disliked_mesh_one": (
+        "you disliked a paper on {topic}",
+        "{topic} 주제의 논문을 싫어하셨습니다",
+    ),
+    "feedback.disliked_keyword_one": (
+        "you disliked a paper with the keyword {topic}",
+        "키워드 {topic}이(가) 있는 논문을 싫어하셨습니다",
+    ),
+    "feedback.disliked_journal_one": (
+        "you disliked a paper in {topic}",
+        "{topic}에 실린 논문을 싫어하셨습니다",
+    ),
     "feedback.again": ("Already noted.", "이미 반영되었습니다."),
     "feedback.expired": ("This button no longer works.", "더 이상 쓸 수 없는 버튼입니다."),
     "group.admins_only": (

@@ -149,6 +149,7 @@ class Score:
     value: float
     category: str
     reasons: tuple[MatchReason, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # e.g. why the chat's feedback moved it
 
 
 # --- chats, subscriptions and the outbox (stored by storage/) ---------------------------------

@@ -123,6 +123,8 @@ def _context(card: Card, matched: tuple[MatchedQuery, ...], lang: str) -> str:
     )
     if queries:
         text += " · " + esc(t(lang, "card.matched", queries="; ".join(queries)))
+    if score.notes:
+        text += " · " + esc("; ".join(score.notes))
     return text[:SECTION_LIMIT] if len(text) <= SECTION_LIMIT else fit_mrkdwn(text)
 
 

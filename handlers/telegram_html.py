@@ -63,6 +63,8 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> Telegram
         match = t(lang, "card.score", score=f"{score.value:.2f}", category=score.category)
         if queries:
             match += " · " + queries
+        if score.notes:
+            match += " · " + "; ".join(score.notes)
     title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
     summary = card.summary.text
     abstract = paper.abstract or t(lang, "card.no_abstract")

@@ -41,3 +41,26 @@ class Feedback:
             "SELECT user, pmid, kind FROM feedback WHERE chat = ? ORDER BY id", [chat]
         )
         return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+
+    def opinions(self, chat: int) -> list[tuple[str, str]]:
+        """(pmid, "up"|"down") of every opinion given in the chat."""
+        cursor = self._store.db.execute(
+            "SELECT pmid, kind FROM feedback WHERE chat = ? AND kind IN ('up', 'down') ORDER BY id",
+            [chat],
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+    def chats_with_opinions(self) -> list[int]:
+        cursor = self._store.db.execute(
+            "SELECT DISTINCT chat FROM feedback WHERE kind IN ('up', 'down')"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def saved(self, chat: int) -> list[str]:
+        """PMIDs saved in the chat, most recent first (each once)."""
+        cursor = self._store.db.execute(
+            "SELECT pmid FROM feedback WHERE chat = ? AND kind = 'save'"
+            " GROUP BY pmid ORDER BY MAX(id) DESC",
+            [chat],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -52,13 +52,48 @@ class Outbox:
                 planned += len(ids)
         return planned
 
+    def unplanned(self, chat: int) -> list[Delivery]:
+        cursor = self._store.db.execute(
+            "SELECT * FROM deliveries WHERE chat = ? AND state = 'pending' AND kind = ''", [chat]
+        )
+        return [_delivery(r) for r in rows(cursor)]
+
+    def rescore(self, scores: Sequence[tuple[int, float]]) -> None:
+        """Set the ordering score of still-unplanned rows (the chat's feedback moved them)."""
+        with self._store.transaction() as db:
+            db.conn.executemany(
+                "UPDATE deliveries SET score = ? WHERE id = ? AND kind = ''",
+                [(value, row_id) for row_id, value in scores],
+            )
+
+    def sent_since(self, chat: int, since: str) -> list[str]:
+        """PMIDs delivered to the chat since `since`, most recent first."""
+        cursor = self._store.db.execute(
+            "SELECT pmid FROM deliveries WHERE chat = ? AND state = 'sent' AND sent_at >= ?"
+            " ORDER BY sent_at DESC, id DESC",
+            [chat, since],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def plan_digest(self, chat: int, batch: str) -> int:
+        """Put everything the chat is owed and not yet planned into one digest batch."""
+        with self._store.transaction() as db:
+            return int(
+                db.execute(
+                    "UPDATE deliveries SET kind = 'digest', batch = ? WHERE chat = ?"
+                    " AND state = 'pending' AND kind = ''",
+                    [batch, chat],
+                ).rowcount
+            )
+
     def due(self, now: str, *, chat: int | None = None) -> list[Delivery]:
         """Planned, pending rows of active, unpaused chats whose next attempt is due."""
+        # Planned rows go out whatever the chat's mode is now: a switch of mode never strands
+        # what was already planned. Unplanned rows of digest-mode chats wait for the digest.
         sql = (
             "SELECT d.* FROM deliveries d JOIN chats c ON c.id = d.chat"
-            " WHERE d.state = 'pending' AND d.kind IN ('card', 'list') AND c.active = 1"
-            " AND c.paused = 0 AND c.mode = 'instant' AND d.next_attempt_at <= ?"
-            " AND d.lease_until <= ?"
+            " WHERE d.state = 'pending' AND d.kind IN ('card', 'list', 'digest') AND c.active = 1"
+            " AND c.paused = 0 AND d.next_attempt_at <= ? AND d.lease_until <= ?"
         )
         params: list[Any] = [now, now]
         if chat is not None:

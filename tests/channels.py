@@ -44,9 +44,9 @@ class RecordingChannel:
         if problem is not None:
             raise problem
         if isinstance(message, CardMessage):
-            record = Sent(chat.chat_id, "card", (message.card.paper.pmid,))
+            record = Sent(chat.chat_id, "card", (message.card.paper.pmid,), message)
         elif isinstance(message, ListMessage):
-            record = Sent(chat.chat_id, "list", tuple(i.paper.pmid for i in message.items))
+            record = Sent(chat.chat_id, "list", tuple(i.paper.pmid for i in message.items), message)
         elif isinstance(message, DigestMessage):
             shown = [i for section in message.sections for i in section.items]
             pmids = tuple(i.paper.pmid for i in (*shown, *message.more))
