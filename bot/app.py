@@ -17,12 +17,14 @@ from bot import digest
 from bot.commands import Context, Reply, execute
 from bot.config import Settings
 from bot.delivery import DeliveryReport, deliver_pending
+from bot.llm import LlmSummarizer
 from bot.messages import Channel
 from bot.models import Chat
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
 from bot.scheduler import build_scheduler, schedule_digest
 from bot.service import ChatService
+from bot.summary import Summarize, summarize
 from handlers import build_channels
 from storage import Store
 
@@ -41,6 +43,7 @@ class App:
     _jobs: set[asyncio.Task[object]] = field(default_factory=set)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
     _scheduler: AsyncIOScheduler | None = None
+    _llm: LlmSummarizer | None = None
 
     @classmethod
     def create(
@@ -54,7 +57,20 @@ class App:
 
     @property
     def context(self) -> Context:
-        return Context(self.settings, self.store, self.client, on_chat_changed=self._chat_changed)
+        return Context(
+            self.settings,
+            self.store,
+            self.client,
+            on_chat_changed=self._chat_changed,
+            summarizer=self.summarizer,
+        )
+
+    @property
+    def summarizer(self) -> Summarize:
+        """The language model when one is configured, else the offline summary."""
+        if self._llm is None and self.settings.llm_base_url:
+            self._llm = LlmSummarizer(self.settings, self.store)
+        return self._llm or summarize
 
     @property
     def service(self) -> ChatService:
@@ -88,7 +104,9 @@ class App:
     async def deliver(self) -> DeliveryReport:
         # The poll job and the retry job both deliver; one pass at a time in this process.
         async with self._delivering:
-            return await deliver_pending(self.store, self.channels, self.settings)
+            return await deliver_pending(
+                self.store, self.channels, self.settings, summarizer=self.summarizer
+            )
 
     async def run(self) -> None:
         """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""

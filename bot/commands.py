@@ -21,6 +21,7 @@ from bot.models import Chat
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
 from bot.scoring import score
+from bot.summary import Summarize, summarize
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Context:
     client: EutilsClient
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     on_chat_changed: Callable[[Chat], None] | None = None  # reschedules digests
+    summarizer: Summarize = summarize
 
 
 def parse(text: str) -> tuple[str, str]:
@@ -291,6 +293,7 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
             Collection(
                 when, (query,), score(expr, paper, high=s.score_high, medium=s.score_medium)
             ),
+            ctx.summarizer,
         )
         for paper in papers
     )

@@ -22,6 +22,7 @@ from bot.errors import DeliveryFailed
 from bot.feedback import Taste
 from bot.messages import CardMessage, Channel, ListItem, ListMessage, Message
 from bot.models import Chat, Delivery, MatchedQuery, Paper
+from bot.summary import Summarize, summarize
 from storage import Store
 from storage.rows import now_text
 
@@ -49,6 +50,7 @@ async def deliver_pending(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    summarizer: Summarize = summarize,
 ) -> DeliveryReport:
     """Send everything due now; returns what happened."""
     report = DeliveryReport()
@@ -62,7 +64,7 @@ async def deliver_pending(
 
     async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
         async with limit:
-            await _deliver_chat(store, channels, settings, chat_id, rows, report, clock)
+            await _deliver_chat(store, channels, settings, chat_id, rows, report, clock, summarizer)
 
     await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
     return report
@@ -76,6 +78,7 @@ async def _deliver_chat(
     rows: list[Delivery],
     report: DeliveryReport,
     clock: Callable[[], datetime],
+    summarizer: Summarize,
 ) -> None:
     chat = await asyncio.to_thread(store.chats.get, chat_id)
     channel = channels.get(chat.platform)
@@ -93,7 +96,7 @@ async def _deliver_chat(
             return  # another process is delivering to this chat right now
         try:
             message = await asyncio.to_thread(
-                _message, store, settings, chat, unit, clock(), preferences
+                _message, store, settings, chat, unit, clock(), preferences, summarizer
             )
             message_id = await channel.send(chat, message)
         except DeliveryFailed as exc:
@@ -142,6 +145,7 @@ def _message(
     unit: list[Delivery],
     now: datetime,
     preferences: Taste,
+    summarizer: Summarize = summarize,
 ) -> Message:
     def liked(paper: Paper, matched: list[MatchedQuery]) -> tuple[MatchedQuery, ...]:
         """The chat's matches, the best one moved by the chat's 👍 / 👎."""
@@ -159,7 +163,7 @@ def _message(
         return (replace(best, score=moved), *matched[1:])
 
     if unit[0].kind == "digest":
-        return digest.build(store, chat, unit, now, adjust=liked)
+        return digest.build(store, chat, unit, now, adjust=liked, summarizer=summarizer)
     papers = store.papers.get_many([d.pmid for d in unit])
     local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
     if unit[0].kind == "card":
@@ -168,7 +172,7 @@ def _message(
         collection = Collection(
             local_now, tuple(m.query for m in matched), matched[0].score if matched else None
         )
-        return CardMessage(Card.build(paper, chat.language, collection), matched)
+        return CardMessage(Card.build(paper, chat.language, collection, summarizer), matched)
     items = tuple(
         ListItem(
             papers[d.pmid], liked(papers[d.pmid], store.outbox.matched_queries(chat.id, d.pmid))

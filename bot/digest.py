@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
-from bot.summary import shorten, summarize
+from bot.summary import Summarize, shorten, summarize
 from storage import Store
 
 FULL = 10  # papers shown in full; the rest follow as short links
@@ -36,6 +36,7 @@ def build(
     rows: Sequence[Delivery],
     now: datetime,
     adjust: Callable[[Paper, list[MatchedQuery]], tuple[MatchedQuery, ...]] | None = None,
+    summarizer: Summarize = summarize,
 ) -> DigestMessage:
     """The digest of `rows` (one batch): grouped by subscription, best first. `adjust` moves
     the scores by the chat's feedback."""
@@ -47,7 +48,7 @@ def build(
         matched = adjust(paper, found) if adjust else tuple(found)
         best = matched[0] if matched else None
         score = best.score if best else Score(row.score, "", ())
-        summary = summarize(paper, chat.language)
+        summary = summarizer(paper, chat.language)
         line = shorten(summary.finding or summary.text, ONE_LINE)
         items.append((best, DigestItem(paper, score, summary.design, line)))
     items.sort(key=lambda pair: (-pair[1].score.value, pair[1].paper.pmid))

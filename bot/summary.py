@@ -8,6 +8,7 @@ quoted in the paper's own words, so it is never a paraphrase the program made up
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.models import Paper
@@ -90,6 +91,9 @@ class Summary:
     @property
     def language_name(self) -> str:
         return LANGUAGE_NAMES[self.language]
+
+
+Summarize = Callable[[Paper, str], Summary]
 
 
 def study_design(paper: Paper) -> str:

@@ -24,6 +24,7 @@ from storage.outbox import Outbox
 from storage.papers import Papers
 from storage.polls import Polls
 from storage.rows import now_text
+from storage.summaries import Summaries
 
 __all__ = ["Store", "now_text"]
 
@@ -43,6 +44,7 @@ class Store:
         self.outbox = Outbox(self)
         self.polls = Polls(self)
         self.feedback = Feedback(self)
+        self.summaries = Summaries(self)
 
     @property
     def db(self) -> Database:

@@ -146,6 +146,25 @@ def m003_feedback(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_summaries(db: Database) -> None:
+    """Language-model summaries, one per paper, language and model: the model is asked once."""
+    _run(
+        db,
+        """
+        CREATE TABLE summaries (
+            pmid TEXT NOT NULL,
+            language TEXT NOT NULL,
+            model TEXT NOT NULL,
+            text TEXT NOT NULL,
+            error TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (pmid, language, model)
+        )
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

@@ -50,7 +50,12 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
     } <= tables
     Store(path).close()
     applied = sqlite3.connect(path).execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("m001_initial",), ("m002_delivery_leases",), ("m003_feedback",)]
+    assert applied == [
+        ("m001_initial",),
+        ("m002_delivery_leases",),
+        ("m003_feedback",),
+        ("m004_summaries",),
+    ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

