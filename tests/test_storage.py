@@ -158,7 +158,8 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
 
 
 def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store) -> None:
-    """The best N become cards, the rest one list; digest-mode and paused chats are not due."""
+    """The best N become cards, the rest one list; a paused chat waits; a digest-mode chat's new
+    papers wait for the digest."""
     batch = papers(5)
     store.papers.save(batch)
     chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
@@ -182,8 +183,17 @@ def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store)
     assert len({d.batch for d in rest}) == 1
     store.chats.update(chat.id, paused=True)
     assert store.outbox.due("9999") == []
+    # Switching to digest mode keeps what was already planned going out as planned; what the
+    # next poll brings waits for the digest.
     store.chats.update(chat.id, paused=False, mode="digest")
-    assert store.outbox.due("9999") == []
+    assert len(store.outbox.due("9999")) == 5
+    later = papers(6)[5]
+    store.papers.save([later])
+    store.polls.commit_query(
+        store.polls.start(), "q", "2021-06-08", "w", 1, [sub], [(sub, later.pmid, _score(0.9))]
+    )
+    store.outbox.plan(max_cards=2)
+    assert later.pmid not in {d.pmid for d in store.outbox.due("9999")}
 
 
 def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
