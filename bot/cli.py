@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO
 
@@ -132,18 +132,6 @@ def _pmid(value: str) -> str:
 # --- commands ----------------------------------------------------------------------------------
 
 
-Handler = Callable[[argparse.Namespace, Mapping[str, str], IO[str], IO[str]], int]
-
-
-def _not_yet(name: str) -> Handler:
-    def handler(
-        args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]
-    ) -> int:
-        raise CommandFailed(f"'{name}' is not available yet in this version")
-
-    return handler
-
-
 def _settings(env: Mapping[str, str]) -> Settings:
     settings = Settings.from_env(env)
     logging.basicConfig(
@@ -214,13 +202,15 @@ def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO
     app = App.create(_settings(env), out)
     try:
         reply = app.command(args.text)
+        if not reply.ok:
+            raise CommandFailed(reply.text.replace("\n", " "))
+        out.write(reply.text + "\n")
+        for card in reply.cards:
+            out.write("\n" + render(card, "text"))
+        for file in reply.files:  # an export lands in ALERTS_DIR, and its path is printed
+            asyncio.run(app.channels["local"].send(app.local_chat(), file))
     finally:
         app.close()
-    if not reply.ok:
-        raise CommandFailed(reply.text.replace("\n", " "))
-    out.write(reply.text + "\n")
-    for card in reply.cards:
-        out.write("\n" + render(card, "text"))
     return 0
 
 

@@ -11,12 +11,16 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.cards import Card, Collection
 from bot.config import LANGUAGES, MODES, Settings, parse_time, parse_zone
 from bot.errors import PubMedError, PubMedRejected, QueryRefused
+from bot.export import FORMATS as EXPORT_FORMATS
+from bot.export import export
 from bot.i18n import t
+from bot.messages import FileMessage
 from bot.models import Chat
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
@@ -27,6 +31,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 50
+EXPORT_DAYS = 30
 _ID = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²".isdigit() is True, but int("²") fails
 PREVIEW_TITLES = 3
 SEARCH_DAYS = 30
@@ -55,12 +60,13 @@ CHANGING_VERBS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the bot answers: lines of plain text and, for searches, cards."""
+    """What the bot answers: lines of plain text, cards (search), files (export)."""
 
     text: str
     cards: tuple[Card, ...] = ()
     ok: bool = True
     chat: Chat | None = None  # the chat as it is after the command (language may have changed)
+    files: tuple[FileMessage, ...] = ()
 
 
 @dataclass
@@ -310,11 +316,40 @@ def _status(ctx: Context, chat: Chat, args: str) -> Reply:
     return Reply(chat_status(ctx.store, ctx.settings, chat))
 
 
-def _not_yet(verb: str) -> Callable[[Context, Chat, str], Reply]:
-    def handler(ctx: Context, chat: Chat, args: str) -> Reply:
-        return Reply(t(chat.language, "not_yet", verb=verb), ok=False)
+def _saved(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    pmids = ctx.store.feedback.saved(chat.id)
+    if not pmids:
+        return Reply(t(lang, "saved.none"))
+    papers = ctx.store.papers.get_many(pmids)
+    lines = [t(lang, "saved.header", count=len(pmids))]
+    for pmid in pmids:
+        paper = papers.get(pmid)
+        if paper is not None:
+            source = ", ".join(p for p in (paper.journal_abbrev or paper.journal, paper.year) if p)
+            lines.append(f"• {paper.title} ({source}) {paper.url}")
+    return Reply("\n".join(lines))
 
-    return handler
+
+def _export(ctx: Context, chat: Chat, args: str) -> Reply:
+    lang = chat.language
+    fmt = args.strip().lower()
+    if fmt not in EXPORT_FORMATS:
+        return _refuse(chat, "export", t(lang, "export.bad_format", value=args.strip()[:40]))
+    pmids = ctx.store.feedback.saved(chat.id)
+    what = "saved"
+    if not pmids:  # nothing saved: the alerts of the last 30 days instead
+        since = ctx.now() - timedelta(days=EXPORT_DAYS)
+        pmids = ctx.store.outbox.sent_since(chat.id, since.isoformat(timespec="seconds"))
+        what = "alerts"
+    if not pmids:
+        return Reply(t(lang, "export.none", days=EXPORT_DAYS))
+    papers = ctx.store.papers.get_many(pmids)
+    ordered = [papers[p] for p in pmids if p in papers]
+    today = ctx.now().astimezone(ZoneInfo(chat.timezone)).date()
+    name, data, mime = export(ordered, fmt, today=today)
+    caption = t(lang, f"export.{what}", count=len(ordered), format=fmt, days=EXPORT_DAYS)
+    return Reply(caption, files=(FileMessage(name, data, mime, caption),))
 
 
 def _changed(ctx: Context, chat: Chat) -> None:
@@ -335,6 +370,6 @@ _HANDLERS: dict[str, Callable[[Context, Chat, str], Reply]] = {
     "lang": _lang,
     "search": _search,
     "status": _status,
-    "saved": _not_yet("saved"),
-    "export": _not_yet("export"),
+    "saved": _saved,
+    "export": _export,
 }

@@ -41,8 +41,24 @@ _MIME_TYPES = {
     "ris": "application/x-research-info-systems",
     "csv": "text/csv",
 }
-CSV_HEADER = ("pmid", "title", "authors", "journal", "year", "volume", "issue", "pages", "doi")
-CSV_HEADER += ("pmcid", "url")
+CSV_HEADER = (
+    "pmid",
+    "title",
+    "authors",
+    "journal",
+    "year",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmcid",
+    "url",
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -70,13 +86,13 @@ def export(papers: Sequence[Paper], fmt: str, *, today: date) -> tuple[str, byte
 # --- names ---------------------------------------------------------------------------------------
 
 # Words that, set before the last word, belong to the last name (compared in lower case).
-_PARTICLES = frozenset(
+_PARTICLES = _words(
     "van von der den de del della delle dei degli dalla delli di da dal dos das do du des la le "
-    "les lo ten ter te op 't zu zum vom st st. san santa al el ben bin ibn abu abi bou".split()
+    "les lo ten ter te op 't zu zum vom st st. san santa al el ben bin ibn abu abi bou"
 )
 _SUFFIXES = frozenset(("Jr", "Jr.", "Sr", "Sr.", "II", "III", "IV", "2nd", "3rd", "4th", "5th"))
 # Words that make a name a group, not a person (compared in lower case).
-_GROUP_WORDS = frozenset(
+_GROUP_WORDS = _words(
     """group groups grupo groupe gruppe consortium consortia collaboration collaborations
     collaborative collaborators collaborating committee subcommittee comité investigators
     investigator network society sociedad société association study studies trial trials team
@@ -84,10 +100,17 @@ _GROUP_WORDS = frozenset(
     program programme project panel board center centre alliance initiative department
     university hospital federation academy college members participants partners staff editors
     writing steering coalition partnership agency ministry services office commission forum
-    executive authors laboratory laboratories behalf and of for""".split()
+    executive authors laboratory laboratories behalf and of for"""
 )
-_NAME_WORD = re.compile(r"[^\W\d_]*[^\W\d_'’.-][^\W\d_'’.-]*|['’][^\W\d_]+", re.UNICODE)
-_NAME_WORD = re.compile(r"['’]?[^\W\d_](?:[^\W\d_]|['’.-])*")
+# Portuguese and Spanish endings that stay with the surname before them ("Silva Filho").
+_SURNAME_ENDINGS = frozenset(("filho", "neto", "júnior", "junior", "sobrinho"))
+
+
+def _is_name_word(word: str) -> bool:
+    """Letters (with their accents), apostrophes, dots and hyphens only: "d'Amico", "J.", "Åsa"."""
+    return any(c.isalpha() for c in word) and all(
+        c.isalpha() or c in "'’.-" or unicodedata.category(c).startswith("M") for c in word
+    )
 
 
 def split_name(name: str) -> tuple[str, str, str] | None:
@@ -100,11 +123,13 @@ def split_name(name: str) -> tuple[str, str, str] | None:
         return None
     for word in words:
         lower = word.lower()
-        if not _NAME_WORD.fullmatch(word) or lower in _GROUP_WORDS:
+        if not _is_name_word(word) or lower in _GROUP_WORDS:
             return None
         if word.isalpha() and word.islower() and lower not in _PARTICLES:
             return None  # "study", "group", "investigators" in lower case
     start = len(words) - 1
+    if start > 1 and words[start].lower() in _SURNAME_ENDINGS:
+        start -= 1
     while start > 1 and words[start - 1].lower() in _PARTICLES:
         start -= 1
     return " ".join(words[start:]), " ".join(words[:start]), suffix
@@ -188,10 +213,10 @@ def _date_parts(paper: Paper) -> tuple[str, str, str]:
     return year, month, day
 
 
-_PUBLISHER_WORDS = frozenset(
+_PUBLISHER_WORDS = _words(
     """press publishing publishers publisher library agency institute institutes organization
     organisation university inc inc. ltd ltd. llc gmbh office ministry department council
-    foundation society association academies academy centre center commission (us) (uk)""".split()
+    foundation society association academies academy centre center commission (us) (uk)"""
 )
 
 
@@ -210,9 +235,9 @@ _FOLD = str.maketrans(
     {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l"}
     | {"Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i"}
 )
-_STOPWORDS = frozenset(
+_STOPWORDS = _words(
     "a an the of on in for and or to with from by at as is are its into via vs versus do does "
-    "how what why when which who whom le la les el los las der die das un une".split()
+    "how what why when which who whom le la les el los las der die das un une"
 )
 
 
@@ -272,6 +297,7 @@ _BIB_SPECIAL = {
     "~": "{\\textasciitilde}",
     "^": "{\\textasciicircum}",
 }
+_LONE_BRACES = {"{": "{\\textbraceleft}", "}": "{\\textbraceright}"}
 # Character pairs that TeX fonts turn into other glyphs ("--" into an en dash, "``" into a
 # quote, "<<" into a guillemet): an empty group between them keeps the text as written.
 _LIGATURES = frozenset(("--", "``", "''", ",,", "<<", ">>", "?`", "!`"))
@@ -294,9 +320,7 @@ def _bib_pieces(text: str) -> list[str]:
     previous = ""
     for index, char in enumerate(text):
         if char in "{}":
-            piece = "\\" + char if index in matched else "{\\textbrace%s}" % (
-                "left" if char == "{" else "right"
-            )
+            piece = "\\" + char if index in matched else _LONE_BRACES[char]
         else:
             piece = _BIB_SPECIAL.get(char, char)
         if previous + char in _LIGATURES:
@@ -314,7 +338,8 @@ def _bib_title(text: str) -> str:
     """The escaped title with every word that has a capital in it protected by braces."""
     title = _one_line(text)
     pieces = _bib_pieces(title)
-    words, start = [], 0
+    words: list[str] = []
+    start = 0
     for word in title.split(" "):
         escaped = "".join(pieces[start : start + len(word)])
         start += len(word) + 1
@@ -446,8 +471,7 @@ def to_csv(papers: Sequence[Paper]) -> str:
     writer.writerow(CSV_HEADER)
     for p in papers:
         pages = expand_pages(p.pages, "\N{EN DASH}")
-        writer.writerow(
-            (p.pmid, p.title, "; ".join(p.authors), p.journal, _year(p), p.volume, p.issue)
-            + (pages, p.doi, p.pmcid, p.url)
-        )
+        authors = "; ".join(p.authors)
+        row = [p.pmid, p.title, authors, p.journal, _year(p), p.volume, p.issue, pages]
+        writer.writerow([*row, p.doi, p.pmcid, p.url])
     return buffer.getvalue()

@@ -78,10 +78,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Unknown command '{verb}'. Try: help",
         "알 수 없는 명령 '{verb}'입니다. help 를 입력해 보세요",
     ),
-    "not_yet": (
-        "'{verb}' is not available yet in this version.",
-        "'{verb}' 명령은 이 버전에서 아직 쓸 수 없습니다.",
-    ),
     "bad_id": ("'{value}' is not a subscription id.", "'{value}'은(는) 구독 번호가 아닙니다."),
     "no_such_id": (
         "This chat has no subscription #{number}. See: list",
@@ -275,6 +271,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.digest_waiting": (
         "Papers waiting for the next digest: {pending}.",
         "다음 요약을 기다리는 논문 {pending}편.",
+    ),
+    # --- saved papers and export --------------------------------------------------------------
+    "saved.none": (
+        "No papers saved in this chat yet. Press 💾 on a card to save one.",
+        "이 대화방에 저장한 논문이 아직 없습니다. 카드의 💾 를 눌러 저장하세요.",
+    ),
+    "saved.header": ("Saved papers ({count}):", "저장한 논문 ({count}편):"),
+    "export.bad_format": (
+        "'{value}' is not an export format: bibtex, ris or csv",
+        "'{value}'은(는) 내보내기 형식이 아닙니다: bibtex, ris 또는 csv",
+    ),
+    "export.none": (
+        "Nothing to export: no saved papers and no alerts in the last {days} days.",
+        "내보낼 것이 없습니다: 저장한 논문도, 최근 {days}일 알림도 없습니다.",
+    ),
+    "export.saved": (
+        "Saved papers ({count}) as {format}.",
+        "저장한 논문 {count}편을 {format} 형식으로 내보냈습니다.",
+    ),
+    "export.alerts": (
+        "No saved papers, so the alerts of the last {days} days ({count}) as {format}.",
+        "저장한 논문이 없어 최근 {days}일 알림 {count}편을 {format} 형식으로 내보냈습니다.",
     ),
     # --- delivery --------------------------------------------------------------------------------
     "list_message.header": (

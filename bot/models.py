@@ -60,6 +60,10 @@ class Paper:
         return f"https://pmc.ncbi.nlm.nih.gov/articles/{self.pmcid}/" if self.pmcid else ""
 
     @property
+    def year(self) -> str:
+        return self.pub_date[:4]
+
+    @property
     def abstract(self) -> str:
         """Plain-text abstract; labelled sections become `LABEL: text` paragraphs."""
         return "\n\n".join(

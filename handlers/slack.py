@@ -235,10 +235,20 @@ class SlackChannel:
                 first, *rest = reply_messages(work.result().text, work.result().cards)
                 await ack(text=first.text, blocks=list(first.blocks), response_type="ephemeral")
                 await self._respond_all(respond, rest)
+                await self._upload_all(chat, work.result())
                 return
         await ack(text=t(chat.language, "slack.working"), response_type="ephemeral")
         reply: Reply = await work
         await self._respond_all(respond, reply_messages(reply.text, reply.cards))
+        await self._upload_all(chat, reply)
+
+    async def _upload_all(self, chat: Chat, reply: Reply) -> None:
+        """An export is uploaded to the channel as a file."""
+        for file in reply.files:
+            try:
+                await self._upload(chat.chat_id, file)
+            except DeliveryFailed as exc:
+                log.warning("could not upload %s to %s: %s", file.name, chat.label, exc)
 
     async def _respond_all(self, respond: Any, messages: list[SlackMessage]) -> None:
         for message in messages:

@@ -347,6 +347,8 @@ class TelegramChannel:
             except RetryAfter as exc:  # AIORateLimiter already retried; wait once more
                 await asyncio.sleep(_seconds(exc))
                 await self._send_html(int(chat.chat_id), part)
+        for file in reply.files:  # an export arrives as a document
+            await self._send_file(chat, file)
 
 
 def _markup(part: TelegramMessage) -> InlineKeyboardMarkup | None:

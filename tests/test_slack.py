@@ -322,3 +322,16 @@ async def test_socket_mode_answers_commands_over_the_socket(
     finally:
         await channel.stop()
         application.close()
+
+
+async def test_export_is_uploaded_to_the_channel(app: App, slack: FakeSlack) -> None:
+    """`/papers export bibtex` with alerts but nothing saved uploads a .bib file to the channel."""
+    await command(app, slack, "subscribe zebrafish", key="exp")
+    await later(slack, "exp")
+    await app.poll_and_deliver()
+    answer, _ = await command(app, slack, "export bibtex", key="exp2")
+    assert ack_text(answer).startswith("No saved papers, so the alerts of the last 30 days")
+    assert await slack.wait_for_async(lambda: len(slack.uploads) == 1, 20)
+    [upload] = slack.uploads
+    assert upload["filename"].endswith(".bib")
+    assert b"@article{" in upload["bytes"]

@@ -349,3 +349,19 @@ def test_paper_surfer_run_serves_telegram_end_to_end(
     assert "telegram" in err
     assert "Telegram connected as @PaperSurferBot (long polling)" in err
     assert "Traceback" not in err
+
+
+async def test_export_arrives_as_a_document(app: App, telegram: FakeTelegram) -> None:
+    """`/export csv` after a 💾 sends the chat a CSV document."""
+    await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    await app.poll_and_deliver()
+    card = next(m for m in telegram.sent(ALICE) if m.get("reply_markup"))
+    data = card["reply_markup"]["inline_keyboard"][0][2]["callback_data"]
+    telegram.push_callback(ALICE, card["message_id"], data)
+    assert await telegram.wait_for_async(lambda: len(telegram.answered_callbacks()) == 1, 20)
+    answer = await say(telegram, ALICE, "/export csv")
+    assert answer == "Saved papers (1) as csv."
+    assert await telegram.wait_for_async(lambda: len(telegram.documents(ALICE)) == 1, 20)
+    [document] = telegram.documents(ALICE)
+    assert document["file_name"].endswith(".csv")
+    assert data.split(":")[2] in document["bytes"].decode("utf-8-sig")
