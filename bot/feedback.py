@@ -14,37 +14,10 @@ from dataclasses import dataclass, field, replace
 from bot.i18n import t
 from bot.models import Paper, Score
 from bot.scoring import category
+from bot.summary import GENERIC_HEADINGS
 
 MAX_SHIFT = 0.2
 PER_TERM = 0.04
-# MeSH check tags and other headings on most papers: they say nothing about a topic.
-_GENERIC_HEADINGS = frozenset(
-    {
-        "Humans",
-        "Animals",
-        "Male",
-        "Female",
-        "Adult",
-        "Aged",
-        "Aged, 80 and over",
-        "Middle Aged",
-        "Young Adult",
-        "Adolescent",
-        "Child",
-        "Child, Preschool",
-        "Infant",
-        "Infant, Newborn",
-        "Pregnancy",
-        "Mice",
-        "Rats",
-        "Retrospective Studies",
-        "Prospective Studies",
-        "Cohort Studies",
-        "Cross-Sectional Studies",
-        "Treatment Outcome",
-        "Risk Factors",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -61,7 +34,7 @@ class Taste:
 
 def terms(paper: Paper) -> set[str]:
     """The topic terms of a paper: specific MeSH headings, keywords and its journal."""
-    found = {f"mesh:{m}" for m in paper.mesh_terms if m not in _GENERIC_HEADINGS}
+    found = {f"mesh:{m}" for m in paper.mesh_terms if m not in GENERIC_HEADINGS}
     found |= {f"keyword:{k.casefold()}" for k in paper.keywords}
     if paper.journal:
         found.add(f"journal:{paper.journal}")

@@ -1,19 +1,53 @@
-"""Short offline summaries: the study design and the key finding, in English or Korean.
+"""Short offline summaries: the study design, the topic and the key finding, in English or Korean.
 
 No model is involved: the design comes from PubMed's publication types and cues in the abstract,
-the finding from the CONCLUSIONS section or, without one, the closing sentences. The finding is
-quoted in the paper's own words, so it is never a paraphrase the program made up.
+the topic from the major MeSH headings (else the keywords), the finding from the CONCLUSIONS
+section or, without one, the closing sentences. The finding is quoted in the paper's own words,
+so it is never a paraphrase the program made up. Korean names of designs and MeSH headings come
+from a reviewed glossary kept as data (bot/data/glossary_ko.json).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from bot.models import Paper
 
 MAX_LENGTH = 300
+MAX_TOPICS = 2
+# Headings on most papers (check tags): they say nothing about what a paper is about.
+GENERIC_HEADINGS = frozenset(
+    {
+        "Humans",
+        "Animals",
+        "Male",
+        "Female",
+        "Adult",
+        "Aged",
+        "Aged, 80 and over",
+        "Middle Aged",
+        "Young Adult",
+        "Adolescent",
+        "Child",
+        "Child, Preschool",
+        "Infant",
+        "Infant, Newborn",
+        "Pregnancy",
+        "Mice",
+        "Rats",
+        "Retrospective Studies",
+        "Prospective Studies",
+        "Cohort Studies",
+        "Cross-Sectional Studies",
+        "Treatment Outcome",
+        "Risk Factors",
+    }
+)
 LANGUAGE_NAMES = {"en": "English", "ko": "Korean"}
 
 # (key, English, Korean), most specific first: a meta-analysis is often also a review.
@@ -87,6 +121,7 @@ class Summary:
     design: str
     finding: str
     text: str
+    topic: str = ""
 
     @property
     def language_name(self) -> str:
@@ -137,24 +172,55 @@ def key_finding(paper: Paper) -> str:
     return closing
 
 
+def topics(paper: Paper, language: str = "en") -> list[str]:
+    """What the paper is about: its major MeSH headings, else other headings, else keywords.
+    For a Korean reader, headings the glossary can name in Korean come first."""
+    major = [m for m in paper.mesh_major if m not in GENERIC_HEADINGS]
+    other = [m for m in paper.mesh_terms if m not in GENERIC_HEADINGS]
+    found = list(dict.fromkeys(major or other or list(paper.keywords)))
+    if language == "ko":
+        known = glossary()["mesh"]
+        found.sort(key=lambda term: term not in known)  # stable: keeps PubMed's order otherwise
+    return found[:MAX_TOPICS]
+
+
+@cache
+def glossary() -> dict[str, dict[str, str]]:
+    """The reviewed English-to-Korean glossary of publication types and MeSH headings."""
+    text = resources.files("bot").joinpath("data/glossary_ko.json").read_text(encoding="utf-8")
+    data: dict[str, dict[str, str]] = json.loads(text)
+    return data
+
+
+def topic_in(language: str, terms: list[str]) -> str:
+    """Topics joined for the reader; in Korean, headings from the glossary (else as written)."""
+    if language == "ko":
+        mesh = glossary()["mesh"]
+        return ", ".join(mesh.get(term, term) for term in terms)
+    return ", ".join(terms)
+
+
 def summarize(paper: Paper, language: str = "en", limit: int = MAX_LENGTH) -> Summary:
     """The offline summary of `paper` in `language` ("en" or "ko"), at most `limit` characters."""
     if language not in LANGUAGE_NAMES:
         raise ValueError(f"unknown summary language {language!r}")
     english, korean = _DESIGN_NAMES[study_design(paper)]
     design = korean if language == "ko" else english
+    topic = topic_in(language, topics(paper, language))
     finding = key_finding(paper)
     if language == "ko":
-        head, missing = f"연구 유형: {design}.", "초록이 없습니다."
-        frame = "{head} 핵심 결과: “{finding}”"
+        head = f"연구 유형: {design}." + (f" 주제: {topic}." if topic else "")
+        missing, frame = "초록이 없습니다.", "{head} 핵심 결과: “{finding}”"
     else:
-        head, missing = f"{design}.", "No abstract available."
-        frame = "{head} Key finding: {finding}"
+        head = f"{design} on {topic}." if topic else f"{design}."
+        missing, frame = "No abstract available.", "{head} Key finding: {finding}"
+    if len(head) > limit // 2:  # a very long topic must not crowd out the finding
+        head = shorten(head, limit // 2)
     if not finding:
-        return Summary(language, design, "", f"{head} {missing}")
+        return Summary(language, design, "", f"{head} {missing}", topic)
     room = limit - len(frame.format(head=head, finding=""))
     shortened = shorten(finding, room)
-    return Summary(language, design, shortened, frame.format(head=head, finding=shortened))
+    return Summary(language, design, shortened, frame.format(head=head, finding=shortened), topic)
 
 
 def shorten(text: str, limit: int) -> str:

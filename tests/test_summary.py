@@ -123,3 +123,37 @@ def test_real_trial_record_gets_its_design_and_conclusion() -> None:
     assert s.design == "Randomized controlled trial"
     assert s.finding.startswith("In patients with mild asthma, as-needed budesonide-formoterol")
     assert len(s.text) <= MAX_LENGTH
+
+
+def test_the_topic_comes_from_the_major_mesh_headings_in_the_readers_language() -> None:
+    """English names the major headings; Korean uses the glossary's names, check tags skipped."""
+    p = Paper(
+        pmid="5",
+        title="T",
+        publication_types=("Randomized Controlled Trial",),
+        mesh_terms=("Humans", "COVID-19", "Vaccination"),
+        mesh_major=("Humans", "COVID-19"),
+        abstract_sections=(AbstractSection("CONCLUSIONS", "It works."),),
+    )
+    assert summarize(p).text == "Randomized controlled trial on COVID-19. Key finding: It works."
+    assert (
+        summarize(p, "ko").text
+        == "연구 유형: 무작위 대조 시험. 주제: 코로나19. 핵심 결과: “It works.”"
+    )
+
+
+def test_without_mesh_the_keywords_are_the_topic() -> None:
+    """A paper not yet indexed for MeSH is described by its authors' keywords."""
+    p = Paper(pmid="6", title="T", keywords=("CRISPR", "sickle cell"))
+    assert summarize(p).text == "Research article on CRISPR, sickle cell. No abstract available."
+
+
+def test_korean_design_names_agree_with_the_glossary() -> None:
+    """The Korean design names are those the glossary gives the matching publication types."""
+    from bot.summary import DESIGNS, glossary
+
+    types = glossary()["publication_types"]
+    korean = {key: ko for key, _, ko in DESIGNS}
+    assert types["Randomized Controlled Trial"] == korean["randomized trial"]
+    assert types["Meta-Analysis"] == korean["meta-analysis"]
+    assert types["Systematic Review"] == korean["systematic review"]
