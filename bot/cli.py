@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import IO
 
-from bot import __version__
+from bot import __version__, logs
 from bot.cards import Card, Collection, render
 from bot.config import Settings
 from bot.errors import PaperSurferError
@@ -134,11 +134,7 @@ def _pmid(value: str) -> str:
 
 def _settings(env: Mapping[str, str]) -> Settings:
     settings = Settings.from_env(env)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(settings.log_level, settings.secrets)
     return settings
 
 

@@ -79,3 +79,15 @@ def _no_network_escape() -> Iterator[None]:
 def _isolated_cwd(tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run each test in its own folder so a .env, database or alerts folder never leaks in."""
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _drop_program_log_handler() -> Iterator[None]:
+    """The CLI installs its log handler on the root logger; do not let it outlive the test."""
+    yield
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "paper-surfer":
+            root.removeHandler(handler)
