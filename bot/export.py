@@ -9,9 +9,9 @@ mostly Spanish and Portuguese double surnames ("Laura Alonso Murillo" is exporte
 "Murillo, Laura Alonso"), which no rule can tell from a double forename. Whatever the split,
 first + last always gives back the display name. A name that does not look like one person
 (organisation words, lowercase words such as "for" or "and", digits, commas or other
-punctuation, a single word) is a collective name: BibTeX gets it whole in braces, so it is
-never split or cut at an "and"; RIS gets it without a comma, which reference managers read as
-a one-field name.
+punctuation), and a single word, is kept whole: BibTeX gets it in braces, so it is never split
+or cut at an "and"; RIS gets it without a comma, which reference managers read as a one-field
+name.
 
 Titles. PubMed titles are in sentence case, so every word with a capital in it (an acronym, a
 gene, a proper noun; the first word only when a capital follows its first letter) is wrapped in
@@ -55,11 +55,6 @@ CSV_HEADER = (
     "url",
 )
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -84,6 +79,11 @@ def export(papers: Sequence[Paper], fmt: str, *, today: date) -> tuple[str, byte
 
 
 # --- names ---------------------------------------------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 # Words that, set before the last word, belong to the last name (compared in lower case).
 _PARTICLES = _words(

@@ -93,34 +93,44 @@ class _Gunzip(io.RawIOBase):
 
     `gzip.GzipFile` raises EOFError on a truncated file and drops the data it had already
     decompressed for that read, which would lose the last complete records before the cut.
+    Output is produced in bounded pieces, so a small file that inflates enormously (a zip bomb)
+    never sits in memory whole.
     """
+
+    PIECE = 1 << 16
 
     def __init__(self, compressed: IO[bytes]) -> None:
         self._compressed = compressed
         self._inflate = zlib.decompressobj(wbits=31)
         self._pending = b""
+        self._offset = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = self._compressed.read(1 << 16)
-            if not chunk:
-                if not self._inflate.eof:
-                    raise EOFError("the gzip data ends before its end-of-stream marker")
+        while self._offset >= len(self._pending):
+            if not self._refill():
                 return 0
-            if self._inflate.eof:  # another gzip member follows (concatenated .gz files)
-                self._inflate = zlib.decompressobj(wbits=31)
-            self._pending = self._inflate.decompress(chunk)
-            if self._inflate.eof and self._inflate.unused_data:
-                rest = self._inflate.unused_data
-                self._inflate = zlib.decompressobj(wbits=31)
-                self._pending += self._inflate.decompress(rest)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
+        size = min(len(buffer), len(self._pending) - self._offset)
+        buffer[:size] = self._pending[self._offset : self._offset + size]
+        self._offset += size
         return size
+
+    def _refill(self) -> bool:
+        """Decompress the next piece; False at the clean end of the data."""
+        if self._inflate.eof:  # a member ended: the data is done, or another member follows
+            data = self._inflate.unused_data or self._compressed.read(self.PIECE)
+            if not data:
+                return False
+            self._inflate = zlib.decompressobj(wbits=31)
+        else:
+            data = self._inflate.unconsumed_tail or self._compressed.read(self.PIECE)
+            if not data:
+                raise EOFError("the gzip data ends before its end-of-stream marker")
+        self._pending = self._inflate.decompress(data, self.PIECE)
+        self._offset = 0
+        return True
 
 
 def _iter_stream(stream: IO[bytes], label: str) -> Iterator[Paper | Deletion]:
@@ -131,7 +141,8 @@ def _iter_stream(stream: IO[bytes], label: str) -> Iterator[Paper | Deletion]:
         load_dtd=False,
         no_network=True,
         resolve_entities=False,
-        huge_tree=True,
+        # No huge_tree: libxml2's limits (10 MB per text node, nesting depth) refuse absurd
+        # documents with an error instead of reading them into memory; real records fit.
     )
     count = 0
     try:
