@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -33,7 +35,9 @@ BASE_BACKOFF = 30.0  # seconds before the first retry; doubles with each attempt
 MAX_BACKOFF = 3600.0
 CONCURRENT_CHATS = 16
 # How long a send may take before another process may assume its sender died and send again.
+# A sender that died on this host is noticed at once (its pid is gone), not after this.
 LEASE_SECONDS = 300
+SENDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -54,6 +58,7 @@ async def deliver_pending(
 ) -> DeliveryReport:
     """Send everything due now; returns what happened."""
     report = DeliveryReport()
+    await asyncio.to_thread(release_dead_leases, store)
     await asyncio.to_thread(_rescore, store, settings)
     await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
     due = await asyncio.to_thread(store.outbox.due, now_text(clock()))
@@ -90,9 +95,10 @@ async def _deliver_chat(
     for index, unit in enumerate(units):
         now = clock()
         lease = now_text(now + timedelta(seconds=LEASE_SECONDS))
-        if not await asyncio.to_thread(
-            store.outbox.claim, [d.id for d in unit], now_text(now), lease
-        ):
+        claimed = await asyncio.to_thread(
+            store.outbox.claim, [d.id for d in unit], now_text(now), lease, SENDER
+        )
+        if not claimed:
             return  # another process is delivering to this chat right now
         try:
             message = await asyncio.to_thread(
@@ -126,6 +132,30 @@ async def _deliver_chat(
         await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in unit], message_id)
         report.sent += len(unit)
         report.messages += 1
+
+
+def release_dead_leases(store: Store) -> int:
+    """Take back leases of senders on this host whose process is gone (a crash or SIGKILL):
+    their unconfirmed messages go out again now, not when the lease runs out."""
+    released = 0
+    host = socket.gethostname()
+    for owner in store.outbox.lease_owners():
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and owner != SENDER and pid.isdigit() and not _alive(int(pid)):
+            released += store.outbox.release(owner)
+    if released:
+        log.warning("took back %d deliveries from a sender that died before confirming", released)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:

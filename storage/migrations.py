@@ -165,6 +165,13 @@ def m004_summaries(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_lease_owner(db: Database) -> None:
+    """Who holds a lease (host:pid), so a restarted bot can take back its dead self's leases at
+    once instead of waiting for them to run out."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NOT NULL DEFAULT ''")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

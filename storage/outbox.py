@@ -126,13 +126,14 @@ class Outbox:
             for row in rows(cursor)
         ]
 
-    def claim(self, ids: Sequence[int], now: str, until: str) -> bool:
+    def claim(self, ids: Sequence[int], now: str, until: str, owner: str = "") -> bool:
         """Lease rows for sending; False when another sender holds any of them (or sent them)."""
         with self._store.transaction() as db:
             claimed = db.execute(
-                f"UPDATE deliveries SET lease_until = ? WHERE id IN ({placeholders(len(ids))})"
+                "UPDATE deliveries SET lease_until = ?, lease_owner = ?"
+                f" WHERE id IN ({placeholders(len(ids))})"
                 " AND state = 'pending' AND lease_until <= ?",
-                [until, *ids, now],
+                [until, owner, *ids, now],
             ).rowcount
             if claimed != len(ids):
                 # Someone else has part of it: give back what we took and let them finish.
@@ -143,6 +144,25 @@ class Outbox:
                 )
                 return False
         return True
+
+    def lease_owners(self) -> list[str]:
+        """Who holds leases right now (host:pid of each sender)."""
+        cursor = self._store.db.execute(
+            "SELECT DISTINCT lease_owner FROM deliveries WHERE state = 'pending'"
+            " AND lease_until != '' AND lease_owner != ''"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def release(self, owner: str) -> int:
+        """Give back the leases of a sender that is gone (it died before confirming)."""
+        with self._store.transaction() as db:
+            return int(
+                db.execute(
+                    "UPDATE deliveries SET lease_until = '', lease_owner = ''"
+                    " WHERE lease_owner = ? AND state = 'pending'",
+                    [owner],
+                ).rowcount
+            )
 
     def mark_sent(self, ids: Sequence[int], message_id: str) -> None:
         with self._store.transaction() as db:

@@ -55,6 +55,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m002_delivery_leases",),
         ("m003_feedback",),
         ("m004_summaries",),
+        ("m005_lease_owner",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
