@@ -51,6 +51,7 @@ CHANNEL_PACE = 1.02  # Slack: about one message per second per channel
 ANSWER_WITHIN = 2.0  # seconds we wait for a quick verb before answering through response_url
 SLOW_VERBS = frozenset({"subscribe", "search"})  # they ask PubMed: always answered later
 START_RETRY = (5, 10, 30, 60)
+AUTH_RETRY = 600  # seconds between tries while Slack refuses our token
 # Errors that mean this channel will never receive from us again.
 _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 # Errors that mean our token is bad: nothing to do with the chat, so never retire it for them.
@@ -211,8 +212,9 @@ class SlackChannel:
             if error == "ratelimited":
                 after = float(exc.response.headers.get("Retry-After", 1) or 1)
                 raise DeliveryFailed("Slack: ratelimited", retry_after=after) from exc
-            if error in _AUTH:
+            if error in _AUTH:  # our token, not the chat: wait for it to be fixed, lose nothing
                 log.error("Slack refuses our token (%s); messages wait until it is fixed", error)
+                raise DeliveryFailed(f"Slack: {error}", retry_after=AUTH_RETRY) from exc
             raise DeliveryFailed(f"Slack: {error or exc}") from exc
         except (ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"Slack unreachable: {exc!r}") from exc

@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 
 PRIVATE_PACE = 1.02  # seconds between messages to one private chat (Telegram asks for 1)
 START_RETRY = (5, 10, 30, 60)  # seconds between attempts to reach Telegram at start
+AUTH_RETRY = 600  # seconds between tries while Telegram refuses our token
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Errors that mean this chat will never receive from us again.
 _GONE = (
@@ -231,6 +232,9 @@ class TelegramChannel:
             raise DeliveryFailed("the group moved to a new id", retry_after=0) from exc
         except Forbidden as exc:
             raise DeliveryFailed(str(exc), permanent=True) from exc
+        except InvalidToken as exc:  # our token, not the chat: wait for it to be fixed
+            log.error("Telegram refuses our token; messages wait until it is fixed")
+            raise DeliveryFailed("Telegram: token refused", retry_after=AUTH_RETRY) from exc
         except BadRequest as exc:
             text = str(exc).lower()
             if any(reason in text for reason in _GONE):

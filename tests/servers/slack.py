@@ -885,6 +885,12 @@ class FakeSlack:
             self._revoked = error
             self._changed.notify_all()
 
+    def restore(self) -> None:
+        """The tokens work again (an administrator reinstalled the app)."""
+        with self._changed:
+            self._revoked = None
+            self._changed.notify_all()
+
     # --- what the app did -------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[Call]:
