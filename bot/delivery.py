@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = 30.0  # seconds before the first retry; doubles with each attempt
 MAX_BACKOFF = 3600.0
-CONCURRENT_CHATS = 16
+# Chats served at once. Each gets about a message a second (the platforms' pace), so this many
+# chats are needed to use Telegram's 30 messages a second (bench/README.md, Telegram).
+CONCURRENT_CHATS = 64
 # How long a send may take before another process may assume its sender died and send again.
 # A sender that died on this host is noticed at once (its pid is gone), not after this.
 LEASE_SECONDS = 300

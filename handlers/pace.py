@@ -20,11 +20,18 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, key: Hashable) -> AsyncIterator[None]:
-        """Wait for this conversation's turn; the next turn is `interval` after this one starts."""
+        """Wait for this conversation's turn; the next turn is `interval` after this one ended.
+
+        Counting from the answer, not the start: a request that waited in the SDK's own
+        limiter or reached the platform late must not make the next one land within the
+        interval (measured: that alone caused most per-chat 429s, bench/README.md).
+        """
         loop = asyncio.get_running_loop()
         async with self._locks[key]:
             wait = self._next.get(key, 0.0) - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._next[key] = loop.time() + self.interval
-            yield
+            try:
+                yield
+            finally:
+                self._next[key] = loop.time() + self.interval
