@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
@@ -112,6 +113,9 @@ class App:
         """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # Every chat's database work runs in threads; asyncio's default of cpu+4 threads is too
+        # few for 64 chats delivering at once.
+        loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="worker"))
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         for channel in self.channels.values():

@@ -6,13 +6,19 @@ platform module ever touches the database.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
-from bot.commands import Context, Reply, execute
+from bot.commands import Context, Reply, execute, parse
 from bot.i18n import t
 from bot.models import Chat
 
 BUTTON_KINDS = ("up", "down", "save")
+# Verbs that wait on PubMed (seconds, under NCBI's rate limit). They run in a pool of their own,
+# so a burst of them never holds up the quick verbs and the database work every chat needs.
+PUBMED_VERBS = frozenset({"subscribe", "search"})
+PUBMED_WORKERS = 8
 _BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
 
 
@@ -33,6 +39,7 @@ class ChatService:
     def __init__(self, context: Context, defaults: dict[str, str]) -> None:
         self.context = context
         self._defaults = defaults
+        self._pubmed_pool = ThreadPoolExecutor(PUBMED_WORKERS, thread_name_prefix="pubmed-cmd")
 
     def chat(self, platform: str, workspace: str, chat_id: str, *, language: str = "") -> Chat:
         """The chat, created on first contact (in `language` when given: the user's client)."""
@@ -46,6 +53,12 @@ class ChatService:
 
     def run(self, chat: Chat, text: str) -> Reply:
         return execute(self.context, chat, text)
+
+    async def run_async(self, chat: Chat, text: str) -> Reply:
+        """Run a command off the event loop, PubMed verbs in their own pool."""
+        verb, _ = parse(text)
+        pool = self._pubmed_pool if verb in PUBMED_VERBS else None
+        return await asyncio.get_running_loop().run_in_executor(pool, self.run, chat, text)
 
     def press(self, chat: Chat, user: str, data: str) -> str:
         """Record a card button press; returns the short answer to show the presser."""

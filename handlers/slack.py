@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import ClientError, web
+from aiohttp import ClientError, ClientSession, web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -52,6 +52,7 @@ ANSWER_WITHIN = 2.0  # seconds we wait for a quick verb before answering through
 SLOW_VERBS = frozenset({"subscribe", "search"})  # they ask PubMed: always answered later
 START_RETRY = (5, 10, 30, 60)
 AUTH_RETRY = 600  # seconds between tries while Slack refuses our token
+NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 # Errors that mean this channel will never receive from us again.
 _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 # Errors that mean our token is bad: nothing to do with the chat, so never retire it for them.
@@ -91,6 +92,9 @@ class SlackChannel:
 
     async def start(self) -> None:
         """Connect in the background: Slack being down at start must not stop the bot."""
+        # One connection pool for every Web API call (slack_sdk opens a session per call
+        # otherwise: a TCP and TLS handshake for each card). Made here, inside the loop.
+        self.client.session = ClientSession()
         self._starter = asyncio.create_task(self._connect(), name="slack-start")
 
     async def _connect(self) -> None:
@@ -156,7 +160,8 @@ class SlackChannel:
     async def send(self, chat: Chat, message: Message) -> str:
         """Post a card, list or text to the chat's channel; the ts of the (first) message."""
         if not self.ready.is_set():
-            raise DeliveryFailed("Slack is not connected yet")
+            # Not the paper's fault: try again shortly, without using up its attempts.
+            raise DeliveryFailed("Slack is not connected yet", retry_after=NOT_READY_RETRY)
         if isinstance(message, FileMessage):
             return await self._upload(chat.chat_id, message)
         if isinstance(message, CardMessage):
@@ -230,7 +235,7 @@ class SlackChannel:
             str(body.get("team_id", "")),
             str(body.get("channel_id", "")),
         )
-        work = asyncio.ensure_future(asyncio.to_thread(self._service.run, chat, text))
+        work = asyncio.ensure_future(self._service.run_async(chat, text))
         if verb not in SLOW_VERBS:
             done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
             if done:

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 PRIVATE_PACE = 1.02  # seconds between messages to one private chat (Telegram asks for 1)
 START_RETRY = (5, 10, 30, 60)  # seconds between attempts to reach Telegram at start
 AUTH_RETRY = 600  # seconds between tries while Telegram refuses our token
+NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Errors that mean this chat will never receive from us again.
 _GONE = (
@@ -194,7 +195,8 @@ class TelegramChannel:
     async def send(self, chat: Chat, message: Message) -> str:
         """Deliver a card, list or text to a chat; the id of the (first) message sent."""
         if not self.ready.is_set():
-            raise DeliveryFailed("Telegram is not connected yet")
+            # Not the paper's fault: try again shortly, without using up its attempts.
+            raise DeliveryFailed("Telegram is not connected yet", retry_after=NOT_READY_RETRY)
         if isinstance(message, FileMessage):
             return await self._send_file(chat, message)
         if isinstance(message, CardMessage):
@@ -294,7 +296,7 @@ class TelegramChannel:
             await self._reply(chat, Reply(t(chat.language, "group.admins_only"), ok=False))
             return
         text = message.text if verb != "start" else "help"
-        reply = await asyncio.to_thread(self._service.run, chat, text)
+        reply = await self._service.run_async(chat, text)
         if verb == "start":
             reply = Reply(f"{t(chat.language, 'start.greeting')}\n\n{reply.text}")
         await self._reply(reply.chat or chat, reply)

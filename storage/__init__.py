@@ -38,7 +38,10 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        migrations.apply(self.db)
+        # One IMMEDIATE transaction around them: two processes starting at once (`run` and a
+        # `cmd`) apply the migrations one after the other, never both at the same time.
+        with self.transaction() as db:
+            migrations.apply(db)
         self.chats = Chats(self)
         self.papers = Papers(self)
         self.outbox = Outbox(self)
@@ -66,9 +69,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """All or nothing: what happens inside commits together or not at all."""
-        with self.db.atomic() as db:
+        """All or nothing: what happens inside commits together or not at all.
+
+        BEGIN IMMEDIATE takes the write lock up front. A deferred BEGIN that reads and then
+        writes can hit "database is locked" at once, without waiting out busy_timeout, when
+        another connection wrote in between (SQLite's deadlock rule); IMMEDIATE waits instead.
+        """
+        db = self.db
+        if db.conn.in_transaction:  # nested: a savepoint inside the outer transaction
+            with db.atomic():
+                yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
             yield db
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -23,6 +23,9 @@ class Chats:
         self, platform: str, workspace: str, chat_id: str, defaults: dict[str, str]
     ) -> Chat:
         """The chat with this identity, created with `defaults` the first time it is seen."""
+        known = self.find(platform, workspace, chat_id)
+        if known is not None:  # the usual case: no write, so no wait for the write lock
+            return known
         with self._store.transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO chats (platform, workspace, chat_id, language, timezone,"
