@@ -97,6 +97,8 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
             for chat, query in QUERIES.items():
                 telegram.push_text(chat, f"/subscribe {query}")
             assert telegram.wait_for(lambda: all(telegram.sent(c) for c in QUERIES), 60)
+            replies = {c: telegram.sent(c)[0]["text"] for c in QUERIES}
+            assert all(r.startswith("Subscribed #1") for r in replies.values()), replies
             for kill in range(kills):
                 if kill == kills // 2:
                     pubmed.visible_until = None  # new papers while the bot keeps dying
