@@ -335,3 +335,21 @@ async def test_export_is_uploaded_to_the_channel(app: App, slack: FakeSlack) -> 
     [upload] = slack.uploads
     assert upload["filename"].endswith(".bib")
     assert b"@article{" in upload["bytes"]
+
+
+async def test_a_digest_channel_gets_its_digest_as_valid_blocks(app: App, slack: FakeSlack) -> None:
+    """In digest mode a channel gets no cards from a poll, then one digest in valid Block Kit
+    naming every new paper."""
+    await command(app, slack, "subscribe zebrafish", key="dg")
+    await later(slack, "dg")
+    mode, _ = await command(app, slack, "mode digest", key="dg2")
+    assert ack_text(mode).startswith("You will get one digest a day")
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.sent == 0
+    assert (await app.send_digests_now()).messages == 1
+    posted = slack.posted("C0001")
+    assert posted
+    for message in posted:
+        assert validate_blocks(message["blocks"]) == []
+    assert posted[0]["blocks"][0]["text"]["text"].startswith("📬 PubMed digest for ")
+    assert len(card_pmids(slack, "C0001")) == app.store.outbox.counts()["sent"]

@@ -365,3 +365,28 @@ async def test_export_arrives_as_a_document(app: App, telegram: FakeTelegram) ->
     [document] = telegram.documents(ALICE)
     assert document["file_name"].endswith(".csv")
     assert data.split(":")[2] in document["bytes"].decode("utf-8-sig")
+
+
+async def test_a_digest_chat_gets_one_well_formed_digest(
+    app: App, telegram: FakeTelegram, pubmed: FakeEutils
+) -> None:
+    """In digest mode, a poll sends no cards; the digest then arrives as valid HTML messages
+    listing every new paper, and a second digest the same day sends nothing."""
+    await say(telegram, ALICE, "/subscribe crispr[tiab]")
+    assert (await say(telegram, ALICE, "/mode digest")).startswith("You will get one digest a day")
+    before = len(telegram.sent(ALICE))
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.sent == 0
+    report = await app.send_digests_now()
+    assert report.messages == 1
+    digest = telegram.sent(ALICE)[before:]
+    assert digest[0]["text"].startswith("📬 PubMed digest for ")
+    linked = {
+        e["url"].rstrip("/").rsplit("/", 1)[1]
+        for m in digest
+        for e in m.get("entities", [])
+        if e.get("type") == "text_link"
+    }
+    assert linked == set(pubmed_ids(pubmed, "crispr[tiab]"))
+    again = await app.send_digests_now()
+    assert again.messages == 0
