@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.i18n import t
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.summary import Summarize, shorten, summarize
@@ -67,3 +68,38 @@ def build(
         sections=sections,
         more=tuple(item for _, item in rest),
     )
+
+
+# --- words every platform's rendering shares -----------------------------------------------------
+
+
+def header(message: DigestMessage) -> str:
+    """'📬 PubMed digest for <day> — new papers: N, subscriptions: M' in the chat's language."""
+    return t(
+        message.language,
+        "digest.header",
+        day=message.day,
+        count=message.total,
+        subscriptions=len({s.number for s in message.sections}) or 1,
+    )
+
+
+def section_title(message: DigestMessage, section: DigestSection) -> str:
+    return t(message.language, "digest.section", number=section.number, query=section.query)
+
+
+def details(message: DigestMessage, item: DigestItem) -> str:
+    """'Cohort study · Gut · 2017-06 · score 0.74' for one paper."""
+    paper = item.paper
+    return t(
+        message.language,
+        "digest.line",
+        design=item.design,
+        journal=paper.journal_abbrev or paper.journal,
+        date=paper.pub_date or paper.pub_date_text,
+        score=f"{item.score.value:.2f}",
+    )
+
+
+def more_title(message: DigestMessage) -> str:
+    return t(message.language, "digest.more", count=len(message.more))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from bot import digest
 from bot.cards import md, to_markdown
 from bot.errors import DeliveryFailed
 from bot.i18n import t
@@ -63,7 +64,7 @@ class LocalChannel:
         elif isinstance(message, DigestMessage):
             name = f"digest-{safe_name(message.day)}.md"
             data = render_digest(message)
-            summary = _digest_header(message)
+            summary = digest.header(message)
         else:
             name, data, summary = safe_name(message.name), message.data, message.caption
         path = self.alerts_dir / day / name
@@ -100,41 +101,23 @@ def render_list(message: ListMessage) -> str:
     return "\n".join(lines)
 
 
-def _digest_header(message: DigestMessage) -> str:
-    return t(
-        message.language,
-        "digest.header",
-        day=message.day,
-        count=message.total,
-        subscriptions=len({s.number for s in message.sections}) or 1,
-    )
-
-
 def render_digest(message: DigestMessage) -> str:
     """The digest as Markdown: sections per subscription, then the rest as links."""
-    lang = message.language
-    lines = [f"# {md(_digest_header(message))}", ""]
+    lines = [f"# {md(digest.header(message))}", ""]
     for section in message.sections:
         lines += [
-            f"## {md(t(lang, 'digest.section', number=section.number, query=section.query))}",
+            f"## {md(digest.section_title(message, section))}",
             "",
         ]
         for item in section.items:
             paper = item.paper
-            details = t(
-                lang,
-                "digest.line",
-                design=item.design,
-                journal=paper.journal_abbrev or paper.journal,
-                date=paper.pub_date or paper.pub_date_text,
-                score=f"{item.score.value:.2f}",
-            )
+            details = digest.details(message, item)
             lines += [f"- **[{md(paper.title)}]({paper.url})**", f"  {md(details)}"]
             if item.summary:
                 lines.append(f"  {md(item.summary)}")
         lines.append("")
     if message.more:
-        lines += [f"## {md(t(lang, 'digest.more', count=len(message.more)))}", ""]
+        lines += [f"## {md(digest.more_title(message))}", ""]
         for item in message.more:
             paper = item.paper
             lines.append(f"- [{md(paper.title)}]({paper.url}) — {item.score.value:.2f}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot import digest
 from bot.cards import Card
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage
@@ -180,34 +181,20 @@ def list_messages(message: ListMessage) -> list[SlackMessage]:
 def digest_messages(message: DigestMessage) -> list[SlackMessage]:
     """The digest: a header, a section per paper under its subscription, then the rest as
     links; in messages of at most 50 blocks."""
-    lang = message.language
-    header = t(
-        lang,
-        "digest.header",
-        day=message.day,
-        count=message.total,
-        subscriptions=len({s.number for s in message.sections}) or 1,
-    )
+    header = digest.header(message)
     blocks: list[Block] = [{"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}]
     for section in message.sections:
-        title = t(lang, "digest.section", number=section.number, query=section.query)
+        title = digest.section_title(message, section)
         blocks.append(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"))
         for item in section.items:
             paper = item.paper
-            details = t(
-                lang,
-                "digest.line",
-                design=item.design,
-                journal=paper.journal_abbrev or paper.journal,
-                date=paper.pub_date or paper.pub_date_text,
-                score=f"{item.score.value:.2f}",
-            )
+            details = digest.details(message, item)
             text = f"*{link(paper.url, shorten(paper.title, 500))}*\n_{fit(details, 500)}_"
             if item.summary:
                 text += "\n" + fit(item.summary, 1000)
             blocks.append(_section(text))
     if message.more:
-        blocks.append(_section(f"*{esc(t(lang, 'digest.more', count=len(message.more)))}*"))
+        blocks.append(_section(f"*{esc(digest.more_title(message))}*"))
         lines = [
             f"• {link(i.paper.url, shorten(i.paper.title, 300))} — {i.score.value:.2f}"
             for i in message.more

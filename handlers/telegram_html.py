@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from bot import digest
 from bot.cards import Card
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage
@@ -149,35 +150,21 @@ def list_messages(message: ListMessage) -> list[TelegramMessage]:
 def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
     """The digest: a header, each subscription's papers with design, score and one line of
     summary, then the rest as links; split between papers to fit."""
-    lang = message.language
-    header = t(
-        lang,
-        "digest.header",
-        day=message.day,
-        count=message.total,
-        subscriptions=len({s.number for s in message.sections}) or 1,
-    )
+    header = digest.header(message)
     parts = [f"<b>{esc(header)}</b>"]
     for section in message.sections:
-        title = t(lang, "digest.section", number=section.number, query=section.query)
+        title = digest.section_title(message, section)
         parts.append(f"\n<b>{esc(title)}</b>")
         for item in section.items:
             paper = item.paper
-            details = t(
-                lang,
-                "digest.line",
-                design=item.design,
-                journal=paper.journal_abbrev or paper.journal,
-                date=paper.pub_date or paper.pub_date_text,
-                score=f"{item.score.value:.2f}",
-            )
+            details = digest.details(message, item)
             entry = f'• <a href="{attr(paper.url)}">{esc(shorten(paper.title, 300))}</a>\n'
             entry += f"<i>{esc(details)}</i>"
             if item.summary:
                 entry += f"\n{esc(item.summary)}"
             parts.append(entry)
     if message.more:
-        parts.append(f"\n<b>{esc(t(lang, 'digest.more', count=len(message.more)))}</b>")
+        parts.append(f"\n<b>{esc(digest.more_title(message))}</b>")
         for item in message.more:
             title = esc(shorten(item.paper.title, 300))
             parts.append(f'• <a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}')
