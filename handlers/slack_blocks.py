@@ -70,17 +70,9 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMes
     paper, lang = card.paper, card.summary.language
     title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
     byline = esc(_authors(paper, lang))
-    source = " · ".join(
-        p
-        for p in (
-            f"_{esc(paper.journal or paper.journal_abbrev)}_" if paper.journal else "",
-            esc(paper.pub_date or paper.pub_date_text),
-            link(f"https://doi.org/{paper.doi}", f"doi:{paper.doi}") if paper.doi else "",
-        )
-        if p
-    )
+    doi = link(f"https://doi.org/{paper.doi}", f"doi:{paper.doi}") if paper.doi else ""
     blocks: list[Block] = [{"type": "header", "text": _plain(fit(title, HEADER_LIMIT))}]
-    about = "\n".join(x for x in (byline, source) if x)
+    about = "\n".join(x for x in (byline, doi) if x)
     if about:  # Slack refuses an empty section
         blocks.append(_section(fit_mrkdwn(about)))
     blocks.append(_section(fit(f"📝 {card.summary.text}", SECTION_LIMIT)))
@@ -115,10 +107,18 @@ def _authors(paper: Paper, lang: str) -> str:
 
 
 def _context(card: Card, matched: tuple[MatchedQuery, ...], lang: str) -> str:
+    """Journal, date, then (when the paper was collected) score, category and why."""
+    paper = card.paper
+    source = [
+        f"_{esc(paper.journal or paper.journal_abbrev)}_" if paper.journal else "",
+        esc(paper.pub_date or paper.pub_date_text),
+    ]
+    text = " · ".join(p for p in source if p)
     score = card.collection.score if card.collection else None
     if score is None:
-        return ""
-    text = esc(t(lang, "card.score", score=f"{score.value:.2f}", category=score.category))
+        return text
+    match = esc(t(lang, "card.score", score=f"{score.value:.2f}", category=score.category))
+    text = f"{text} · {match}" if text else match
     queries = [f"#{m.number} {m.query}" for m in matched] or list(
         card.collection.queries if card.collection else ()
     )

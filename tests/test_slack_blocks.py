@@ -141,3 +141,10 @@ def test_the_app_home_is_a_valid_home_view() -> None:
 def test_escaping_is_exactly_slacks_three_characters() -> None:
     """Only &, < and > are replaced, and & first."""
     assert esc("a&b<c>d&amp;") == "a&amp;b&lt;c&gt;d&amp;amp;"
+
+
+def test_the_context_line_has_journal_date_score_and_category() -> None:
+    """Under the abstract: journal, publication date, score and relevance category."""
+    blocks = card_message(collected(first("biopython__pubmed4.xml"))).blocks
+    [context] = [b for b in blocks if b["type"] == "context"]
+    assert context["elements"][0]["text"].startswith("_Gut_ · 2017-06 · Match 0.74 (high)")

@@ -390,3 +390,23 @@ async def test_a_digest_chat_gets_one_well_formed_digest(
     assert linked == set(pubmed_ids(pubmed, "crispr[tiab]"))
     again = await app.send_digests_now()
     assert again.messages == 0
+
+
+async def test_a_failing_command_gets_an_apology_and_the_bot_goes_on(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """A bug in one command is logged and answered with a short apology; the next command works."""
+    channel = app.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    service = channel._service
+    real = service.run_async
+
+    async def broken(chat: object, text: str) -> object:
+        if text.startswith("/list"):
+            raise RuntimeError("a bug")
+        return await real(chat, text)  # type: ignore[arg-type]
+
+    service.run_async = broken  # type: ignore[method-assign,assignment]
+    answer = await say(telegram, ALICE, "/list")
+    assert answer == "Sorry, something went wrong on our side. Please try again."
+    assert (await say(telegram, ALICE, "/help")).startswith("Paper Surfer commands:")
