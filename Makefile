@@ -25,8 +25,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# About 25 minutes in all; each script prints a Markdown table (figures in bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/telegram.py
+	$(BIN)/python bench/slack.py
+	$(BIN)/python bench/crash.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
