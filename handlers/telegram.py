@@ -105,7 +105,7 @@ class TelegramChannel:
                 # Telegram allows 30 messages a second: spread them evenly (a burst of 30 after
                 # any pause overshoots), and leave 429s to the outbox, which waits them out
                 # per chat instead of halting every chat (measured in bench/README.md).
-                AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=0)
+                AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=0)
             )
             .concurrent_updates(True)  # a slow PubMed preview must not hold up other chats
             .build()
