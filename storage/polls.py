@@ -89,13 +89,16 @@ class Polls:
                 [run, now, run, *ids],
             ).rowcount
             # Already owed through another subscription and not yet planned: keep the best score.
+            # Driven from this commit's new matches through the (chat, pmid) index, so its cost
+            # follows the matches, not the size of the outbox.
             db.execute(
                 "UPDATE deliveries SET score = (SELECT MAX(m2.score) FROM matches m2"
                 " JOIN subscriptions s2 ON s2.id = m2.subscription"
                 " WHERE s2.chat = deliveries.chat AND m2.pmid = deliveries.pmid)"
-                " WHERE state = 'pending' AND kind = '' AND (chat, pmid) IN"
-                f" (SELECT s.chat, m.pmid FROM matches m JOIN subscriptions s"
-                f" ON s.id = m.subscription WHERE {new_here})",
+                " WHERE id IN (SELECT d.id FROM matches m"
+                " JOIN subscriptions s ON s.id = m.subscription"
+                " JOIN deliveries d ON d.chat = s.chat AND d.pmid = m.pmid"
+                f" WHERE {new_here} AND d.state = 'pending' AND d.kind = '' AND d.score < m.score)",
                 [run, *ids],
             )
             new_matches = dict(

@@ -53,7 +53,7 @@ class RateLimiter:
         self,
         rate: float,
         *,
-        margin: float = 0.03,
+        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
