@@ -99,7 +99,8 @@ class Polls:
                 " WHERE id IN (SELECT d.id FROM matches m"
                 " CROSS JOIN subscriptions s CROSS JOIN deliveries d"
                 f" WHERE {new_here} AND s.id = m.subscription AND d.chat = s.chat"
-                " AND d.pmid = m.pmid AND d.state = 'pending' AND d.kind = '' AND d.score < m.score)",
+                " AND d.pmid = m.pmid AND d.state = 'pending' AND d.kind = ''"
+                " AND d.score < m.score)",
                 [run, *ids],
             )
             new_matches = dict(
