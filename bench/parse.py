@@ -77,8 +77,19 @@ def measure(name: str, path: Path) -> dict[str, float]:
     records = runner(path)
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"records": records, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb}
+    return {"records": records, "seconds": seconds, "cpu": cpu, "peak_mb": peak_memory_mb()}
+
+
+def peak_memory_mb() -> float:
+    """This process's own peak resident memory. Linux's ru_maxrss carries over fork and exec
+    (a child would report its parent's peak), so read VmHWM where /proc has it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def main() -> int:
