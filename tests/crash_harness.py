@@ -8,7 +8,6 @@ same file). Papers appear while the bot runs and dies: half of the day first, th
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
-from fixtures import fixture
+from fixtures import bot_environment, fixture
 from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
@@ -121,14 +120,8 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
 
 
 def _environment(folder: Path, pubmed: FakeEutils, telegram: FakeTelegram) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_", "LLM_"))
-    }
+    env = bot_environment(folder)
     env.update(
-        DATABASE_PATH=str(folder / "ps.db"),
-        ALERTS_DIR=str(folder / "alerts"),
         PUBMED_EUTILS_URL=pubmed.url,
         NCBI_EMAIL="dev@example.org",
         TELEGRAM_BOT_TOKEN=telegram.token,

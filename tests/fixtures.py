@@ -11,3 +11,15 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 def fixture(name: str) -> Path:
     """The path of one fixture file, by its file name in the fixtures folder."""
     return FIXTURES / name
+
+
+def bot_environment(folder: Path, **settings: str) -> dict[str, str]:
+    """The environment for a `paper-surfer` child process: this one's, without any Paper Surfer
+    setting a developer may have exported, with the database and alerts in `folder`."""
+    import os
+
+    prefixes = ("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_", "LLM_", "DATABASE_", "ALERTS_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    env.update(DATABASE_PATH=str(folder / "ps.db"), ALERTS_DIR=str(folder / "alerts"))
+    env.update(settings)
+    return env

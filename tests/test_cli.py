@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fixtures import fixture
+from fixtures import bot_environment, fixture
 from servers.eutils import FakeEutils
 
 from bot.cli import main
@@ -251,17 +250,7 @@ def test_cmd_refusal_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
 
 
 def _subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_"))
-    }
-    return {
-        **env,
-        "DATABASE_PATH": str(tmp_path / "ps.db"),
-        "ALERTS_DIR": str(tmp_path / "alerts"),
-        **extra,
-    }
+    return bot_environment(tmp_path, **extra)
 
 
 def test_python_m_bot_reads_stdin_for_parse(tmp_path: Path) -> None:

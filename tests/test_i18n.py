@@ -7,24 +7,12 @@ import string
 
 import pytest
 
+from bot.commands import VERBS
 from bot.i18n import MESSAGES, t
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay as they are in a Korean message: commands, codes and names.
-KEEP = {
-    "help",
-    "subscribe",
-    "list",
-    "unsubscribe",
-    "pause",
-    "resume",
-    "mode",
-    "digest",
-    "lang",
-    "search",
-    "status",
-    "saved",
-    "export",
+KEEP = set(VERBS) | {
     "instant",
     "en",
     "ko",

@@ -4,7 +4,6 @@ only with bound parameters, and every chat kept to its own data."""
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from fixtures import fixture
+from fixtures import bot_environment, fixture
 from servers.eutils import FakeEutils
 from servers.llm import FakeLlm
 from servers.slack import FakeSlack, signed_request_headers, slash_command_body
@@ -60,15 +59,8 @@ def test_a_debug_session_never_writes_a_token_or_key(
     commands, a poll, deliveries, shutdown) leaves no secret in stdout or stderr."""
     pubmed, telegram, slack, llm = fakes
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_", "LLM_"))
-    }
-    env.update({k: v for k, v in SECRETS.items() if v})
+    env = bot_environment(tmp_path, **{k: v for k, v in SECRETS.items() if v})
     env.update(
-        DATABASE_PATH=str(tmp_path / "ps.db"),
-        ALERTS_DIR=str(tmp_path / "alerts"),
         LOG_LEVEL="DEBUG",
         PUBMED_EUTILS_URL=pubmed.url,
         NCBI_EMAIL="dev@example.org",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 import signal
 import socket
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from fixtures import fixture
+from fixtures import bot_environment, fixture
 from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
@@ -309,14 +308,8 @@ def test_paper_surfer_run_serves_telegram_end_to_end(
 ) -> None:
     """`paper-surfer run` with a bot token: a Telegram user subscribes, the scheduler polls,
     cards arrive in the chat, and SIGTERM stops it cleanly."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_"))
-    }
+    env = bot_environment(tmp_path)
     env.update(
-        DATABASE_PATH=str(tmp_path / "ps.db"),
-        ALERTS_DIR=str(tmp_path / "alerts"),
         PUBMED_EUTILS_URL=pubmed.url,
         NCBI_EMAIL="dev@example.org",
         TELEGRAM_BOT_TOKEN=telegram.token,
