@@ -530,6 +530,7 @@ def main() -> int:
         say(f"loading {args.file.name} into the fake E-utilities ...")
         started = time.perf_counter()
         records = fake.load(args.file)
+        fake.build_index()
         load_seconds = time.perf_counter() - started
 
         say("building queries and subscriptions ...")
@@ -605,7 +606,8 @@ def main() -> int:
     print(f"command: python bench/poll.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"machine: {machine()}")
     print(
-        f"corpus: {args.file.name}, {records:,} records (fake loaded it in {load_seconds:.0f} s); "
+        f"corpus: {args.file.name}, {records:,} records "
+        f"(fake loaded and indexed it in {load_seconds:.0f} s); "
         f"poll window {window_start}..{today} (BACKFILL_DAYS={args.backfill_days}), "
         f"{in_window:,} records in it"
     )

@@ -223,6 +223,16 @@ def test_esearch_in_band_errors(fake: FakeEutils) -> None:
 # --- efetch ------------------------------------------------------------------------------------
 
 
+def test_records_loaded_after_a_search_are_found_by_the_next() -> None:
+    """The word index the fake searches with is rebuilt when more records are loaded."""
+    with FakeEutils(rate_limit=None) as server:
+        server.load(fixture(SAMPLE_2019))
+        assert ids(esearch(server, "correctional facilities[ti]")) == []
+        server.load(fixture("biopython__pubmed1.xml"))  # 12091962: "... correctional facilities."
+        assert ids(esearch(server, "correctional facilities[ti]")) == ["12091962"]
+        assert ids(esearch(server, "correction*[ti]")) == ["12091962"]
+
+
 def test_efetch_serves_raw_records_in_the_order_asked() -> None:
     """efetch answers with each record's original bytes, in request order, unknown ids left out."""
     with FakeEutils(rate_limit=None) as server, requests.Session() as session:

@@ -678,6 +678,8 @@ async def test_bolt_parses_the_helpers_bodies(fake: FakeSlack) -> None:
 
     command = slash_command_body("/papers", "liver", response_url=fake.response_url("cmd"))
     assert (await app.async_dispatch(bolt_request(command))).status == 200
+    # Bolt answers as soon as ack() is called and runs the rest of the listener as a task.
+    assert await fake.wait_for_async(lambda: bool(fake.posted(GENERAL)))
     assert seen["text"] == "liver"
     assert fake.responses("cmd") == [{"text": "Searching…", "response_type": "ephemeral"}]
     [message] = fake.posted(GENERAL)
@@ -685,6 +687,7 @@ async def test_bolt_parses_the_helpers_bodies(fake: FakeSlack) -> None:
 
     press = block_actions_body("like", message=message, response_url=fake.response_url("act"))
     assert (await app.async_dispatch(bolt_request(press))).status == 200
+    assert await fake.wait_for_async(lambda: bool(fake.responses("act")))
     assert seen["like"] == ("1", "paper:1", message["ts"])
     assert fake.responses("act") == [{"text": "Liked", "replace_original": False}]
 
