@@ -3,20 +3,23 @@
 1. esearch once per distinct normalised query of the active subscriptions, over the Entrez-date
    window from its cursor (minus a day of overlap: EDAT has day precision) to today; a new query
    looks back BACKFILL_DAYS. A window with more hits than PubMed lets us page through is split.
-2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, shared by all queries.
-3. Per query, in one transaction: matches, owed deliveries (one per chat and PMID) and the
-   cursor. A query that failed anywhere keeps its cursor and is searched again next cycle,
-   without holding the others back.
+2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, shared by all queries,
+   as soon as a full batch has gathered, while the searches go on.
+3. Per query, as soon as its papers are stored, in one transaction: matches, owed deliveries
+   (one per chat and PMID) and the cursor. A query that failed anywhere keeps its cursor and is
+   searched again next cycle, without holding the others back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from bot.config import Settings
 from bot.errors import PubMedError
@@ -29,6 +32,10 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 WORKERS = 6  # enough to keep NCBI's rate busy despite network latency; the limiter caps the rate
+# How long found papers wait for the last searches of a poll to add to their efetch. An answer
+# takes well under a second at NCBI's pace; a search that takes longer must not hold back the
+# papers of queries already answered.
+LINGER = 1.0
 
 
 @dataclass
@@ -74,52 +81,10 @@ def poll_cycle(
     end = today()
     windows = {q: _window(store, q, end, settings.backfill_days) for q in by_query}
 
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll") as pool:
-        searches = dict(
-            zip(
-                by_query,
-                pool.map(lambda q: _search(client, q, windows[q], report), by_query),
-                strict=True,
-            )
-        )
-        found = {q: r for q, r in searches.items() if isinstance(r, SearchResult)}
-        wanted = sorted({pmid for r in found.values() for pmid in r.pmids})
-        missing = sorted(set(wanted) - store.papers.known(wanted))
-        batches = [missing[i : i + EFETCH_BATCH] for i in range(0, len(missing), EFETCH_BATCH)]
-        unfetched: set[str] = set()
-        for batch, fetched in zip(
-            batches, pool.map(lambda b: _fetch(client, store, b), batches), strict=True
-        ):
-            if fetched is None:
-                unfetched.update(batch)
-            else:
-                report.new_papers += fetched
-
-    for normalized, subs in by_query.items():
-        outcome = searches[normalized]
-        window = windows[normalized]
-        if isinstance(outcome, str):
-            _fail(store, report, normalized, window, subs, outcome)
-            continue
-        lost = unfetched.intersection(outcome.pmids)
-        if lost:
-            error = f"PubMed failed while sending {len(lost)} of its papers"
-            _fail(store, report, normalized, window, subs, error)
-            continue
-        already = store.polls.matched([s.id for s in subs], outcome.pmids)
-        fresh = [p for p in outcome.pmids if any((s.id, p) not in already for s in subs)]
-        papers = store.papers.get_many(fresh)
-        committed = store.polls.commit_query(
-            report.run,
-            normalized,
-            cursor=window.end.isoformat(),
-            window=str(window),
-            found=len(outcome.pmids),
-            subscriptions=subs,
-            matches=_matches(normalized, subs, papers.values(), already, settings),
-        )
-        report.matches += committed.new_matches
-        report.deliveries += committed.new_deliveries
+    # Queries with the most subscribers first: theirs are the biggest commits, and searched
+    # early, their papers come in the first efetches, so they commit while the rest is searched.
+    order = sorted(by_query, key=lambda q: len(by_query[q]), reverse=True)
+    _Cycle(store, client, settings, report, by_query, windows).run(order)
 
     report.requests = client.requests_made - requests_before
     store.polls.finish(
@@ -153,6 +118,149 @@ def _window(store: Store, normalized: str, today: date, backfill_days: int) -> W
     if state["idle"]:  # nobody polled it for a while: do not flood a resumed subscription
         start = max(start, earliest)
     return Window(min(start, today), today)
+
+
+class _Cycle:
+    """Searches, fetches and commits of one poll, overlapped.
+
+    Up to WORKERS requests are in flight at once (the client's limiter sets the rate). New PMIDs
+    are fetched as soon as a full batch of 200 has gathered, so the number of efetches stays
+    ceil(new papers / 200), and each query is scored and committed, on one writer thread, as soon
+    as all its papers are stored: the CPU work of a first poll happens while the remaining
+    searches wait for their turn at NCBI's rate, not after them.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        client: EutilsClient,
+        settings: Settings,
+        report: PollReport,
+        by_query: dict[str, list[Subscription]],
+        windows: dict[str, Window],
+    ) -> None:
+        self.store, self.client, self.settings, self.report = store, client, settings, report
+        self.by_query, self.windows = by_query, windows
+        self.pending: list[str] = []  # PMIDs to fetch, in the order the searches found them
+        self.requested: set[str] = set()  # pending, being fetched or fetched
+        self.fetched: set[str] = set()  # in a batch PubMed answered
+        self.unfetched: set[str] = set()  # in a batch PubMed failed to send
+        self.waiting: dict[str, set[str]] = {}  # query -> its PMIDs not fetched yet
+        self.results: dict[str, SearchResult] = {}
+        self.commits: list[Future[None]] = []
+
+    def run(self, order: Sequence[str]) -> None:
+        searches = deque(order)
+        in_flight: dict[Future[Any], tuple[str, Any]] = {}
+        with (
+            ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="poll") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-commit") as writer,
+        ):
+            self.writer = writer
+            lingered = False
+            while True:
+                searching = any(kind == "search" for kind, _ in in_flight.values())
+                while len(in_flight) < WORKERS:
+                    # A partial batch only when no search will add to it soon: one efetch per
+                    # 200 papers, yet a search PubMed is slow to answer holds nobody else back.
+                    if len(self.pending) >= EFETCH_BATCH or (
+                        self.pending and not searches and (not searching or lingered)
+                    ):
+                        batch = self.pending[:EFETCH_BATCH]
+                        del self.pending[:EFETCH_BATCH]
+                        fetch = pool.submit(_fetch, self.client, self.store, batch)
+                        in_flight[fetch] = ("fetch", batch)
+                    elif searches:
+                        normalized = searches.popleft()
+                        window = self.windows[normalized]
+                        search = pool.submit(_search, self.client, normalized, window, self.report)
+                        in_flight[search] = ("search", normalized)
+                        searching = True
+                    else:
+                        break
+                if not in_flight:
+                    break
+                lingering = bool(self.pending) and not searches
+                done, _ = wait(
+                    in_flight, timeout=LINGER if lingering else None, return_when=FIRST_COMPLETED
+                )
+                lingered = not done
+                for future in done:
+                    kind, what = in_flight.pop(future)
+                    if kind == "search":
+                        self.searched(what, future.result())
+                    else:
+                        self.fetched_batch(what, future.result())
+            for commit in self.commits:
+                commit.result()  # a failed commit is a bug: let it be seen
+
+    def searched(self, normalized: str, outcome: SearchResult | str) -> None:
+        if isinstance(outcome, str):
+            self.fail(normalized, outcome)
+            return
+        self.results[normalized] = outcome
+        missing = set(outcome.pmids) - self.store.papers.known(outcome.pmids)
+        need = missing - self.fetched
+        if need & self.unfetched:
+            self.fail(normalized, _lost(len(need & self.unfetched)))
+            return
+        new = [p for p in dict.fromkeys(outcome.pmids) if p in need and p not in self.requested]
+        self.requested.update(new)
+        self.pending += new
+        if need:
+            self.waiting[normalized] = need
+        else:
+            self.commit(normalized)
+
+    def fetched_batch(self, batch: list[str], stored: int | None) -> None:
+        got = set(batch)
+        if stored is None:
+            self.unfetched |= got
+        else:
+            self.fetched |= got
+            self.report.new_papers += stored
+        for normalized, need in list(self.waiting.items()):
+            if not need & got:
+                continue
+            if stored is None:
+                del self.waiting[normalized]
+                self.fail(normalized, _lost(len(need & got)))
+                continue
+            need -= got
+            if not need:
+                del self.waiting[normalized]
+                self.commit(normalized)
+
+    def commit(self, normalized: str) -> None:
+        self.commits.append(self.writer.submit(self._commit, normalized))
+
+    def fail(self, normalized: str, error: str) -> None:
+        subs, window = self.by_query[normalized], self.windows[normalized]
+        self.commits.append(
+            self.writer.submit(_fail, self.store, self.report, normalized, window, subs, error)
+        )
+
+    def _commit(self, normalized: str) -> None:
+        subs, window = self.by_query[normalized], self.windows[normalized]
+        outcome = self.results[normalized]
+        already = self.store.polls.matched([s.id for s in subs], outcome.pmids)
+        fresh = [p for p in outcome.pmids if any((s.id, p) not in already for s in subs)]
+        papers = self.store.papers.get_many(fresh)
+        committed = self.store.polls.commit_query(
+            self.report.run,
+            normalized,
+            cursor=window.end.isoformat(),
+            window=str(window),
+            found=len(outcome.pmids),
+            subscriptions=subs,
+            matches=_matches(normalized, subs, papers.values(), already, self.settings),
+        )
+        self.report.matches += committed.new_matches
+        self.report.deliveries += committed.new_deliveries
+
+
+def _lost(count: int) -> str:
+    return f"PubMed failed while sending {count} of its papers"
 
 
 def _search(

@@ -87,9 +87,11 @@ def _paper_text(paper: Paper) -> PaperText:
 
 def words(text: str) -> tuple[str, ...]:
     """Lower-case words with simple plurals folded: 'Studies of Mice' -> ('study', 'of', 'mice')."""
-    return tuple(singular(w) for w in _WORD.findall(_POSSESSIVE.sub("", text.casefold())))
+    return tuple(map(singular, _WORD.findall(_POSSESSIVE.sub("", text.casefold()))))
 
 
+# Abstracts repeat a small vocabulary: a first poll folds ~1.7 million words, ~60,000 distinct.
+@lru_cache(maxsize=1 << 17)
 def singular(word: str) -> str:
     """Fold the regular English plural endings, and nothing cleverer."""
     if len(word) > 4 and word.endswith("ies"):

@@ -59,16 +59,19 @@ class Polls:
         now = now_text()
         ids = [sub.id for sub in subscriptions]
         marks = placeholders(len(ids))
+        # One Score is shared by every subscription of a query: encode it once. The entry holds
+        # the Score, so its id cannot be reused while the cache lives.
+        reasons: dict[int, tuple[Score, str]] = {}
+
+        def reasons_json(score: Score) -> str:
+            key = id(score)
+            if key not in reasons:
+                encoded = json.dumps([[r.term, list(r.fields)] for r in score.reasons])
+                reasons[key] = (score, encoded)
+            return reasons[key][1]
+
         rows = [
-            (
-                sub.id,
-                pmid,
-                score.value,
-                score.category,
-                json.dumps([[r.term, list(r.fields)] for r in score.reasons]),
-                run,
-                now,
-            )
+            (sub.id, pmid, score.value, score.category, reasons_json(score), run, now)
             for sub, pmid, score in matches
         ]
         # Set-based SQL: a first poll can match hundreds of thousands of (subscription, paper)

@@ -7,7 +7,9 @@ directly (one esearch over the whole period), never derived from the poller's ow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +87,16 @@ def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
     return {e.text for e in etree.fromstring(answer.content).iterfind("IdList/Id") if e.text}
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> bool:
+    """Poll `condition` until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def run_poll(store: Store, fake: FakeEutils, settings: Settings, day: date) -> object:
     fake.today = day
     return poll_cycle(store, client_for(fake), settings, today=lambda: day)
@@ -140,6 +152,66 @@ def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
     status = chat_status(store, settings, store.chats.get(a.id))
     assert "nothing new" in status
     assert "nothing sent" in chat_status(store, settings, store.chats.get(b.id))
+
+
+def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
+    fake: FakeEutils, store: Store
+) -> None:
+    """New papers are fetched 200 at a time as soon as that many have been found, never twice,
+    with one partial batch at the end: ceil(new papers / 200) efetches for the whole poll."""
+    settings = settings_for(fake)
+    queries = ["cancer", "covid-19", "inflammation[tiab]", "apoptosis", "microbiome"]
+    queries += ["zebrafish", "crispr[tiab]", "cas9", "ferroptosis", "autophagy", "obesity"]
+    subscribe(store, "x", "cancer")  # the most subscribed query is searched first
+    for query in queries:
+        subscribe(store, "a", query)
+    run_poll(store, fake, settings, date(2021, 6, 7))
+
+    wanted: set[str] = set()
+    for query in queries:
+        wanted |= expected(fake, query, "2021/05/31", "2021/06/07")
+    assert len(wanted) > 400  # several batches, so the test can fail
+    efetches = [r for r in fake.requests if r.endpoint == "efetch"]
+    batches = [r.params["id"].split(",") for r in efetches]
+    fetched = [pmid for batch in batches for pmid in batch]
+    assert sorted(fetched) == sorted(wanted)  # each new paper exactly once
+    assert len(efetches) == -(-len(wanted) // 200)
+    assert sum(1 for batch in batches if len(batch) != 200) == (1 if len(wanted) % 200 else 0)
+    # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
+    last_search = max(i for i, r in enumerate(fake.requests) if r.endpoint == "esearch")
+    assert fake.requests.index(efetches[0]) < last_search
+
+
+def test_a_slow_search_does_not_hold_back_the_other_queries_papers(
+    fake: FakeEutils, store: Store, tmp_path: Path
+) -> None:
+    """While PubMed is slow to answer one query, the others' papers are already stored and owed
+    to their chats; the slow query's come when PubMed answers."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    subscribe(store, "b", "zebrafish")
+    answer = threading.Event()
+    fake.inject("slow", endpoint="esearch", term="zebrafish", seconds=60, until=answer)
+    poll = threading.Thread(target=run_poll, args=(store, fake, settings, date(2021, 6, 7)))
+    poll.start()
+    try:
+        other = Store(tmp_path / "ps.db")  # what a delivery job would see meanwhile
+        a, b = other.chats.get(1), other.chats.get(2)
+        crispr = expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07")
+        assert crispr
+
+        def owed(chat: Chat) -> set[str]:
+            return {d.pmid for d in other.outbox.all_for_chat(chat.id)}
+
+        assert wait_until(lambda: owed(a) == crispr)
+        assert owed(b) == set()
+        assert poll.is_alive()  # zebrafish has not been answered yet
+    finally:
+        answer.set()
+        poll.join(timeout=30)
+    assert not poll.is_alive()
+    assert owed(b) == expected(fake, "zebrafish", "2021/05/31", "2021/06/07")
+    other.close()
 
 
 def test_a_paper_added_later_on_the_cursor_day_is_still_found(

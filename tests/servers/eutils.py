@@ -1048,7 +1048,8 @@ class FakeEutils:
               for 5xx, JSON {"error": ...} for 4xx), options["content_type"], and
               options["retry_after"] as a Retry-After header.
           "429": NCBI's rate-limit answer; options["retry_after"] (default "1"; None = no header).
-          "slow": wait options["seconds"], then answer normally.
+          "slow": wait options["seconds"], then answer normally; with options["until"], a
+              threading.Event, answer as soon as it is set.
           "truncate": declare the full Content-Length, send options["fraction"] (0.5) of the
               bytes, hang up.
           "cut_xml": a complete 200 answer whose body is the first options["fraction"] (0.5) of
@@ -1214,9 +1215,16 @@ class FakeEutils:
             data = _esearch_error(message) if endpoint == "esearch" else _efetch_error(message)
             self._send(h, record, 200, data, XML_TYPE, headers)
             return
-        if kind == "slow" and self._stop.wait(float(options["seconds"])):
-            h.close_connection = True  # shutting down: leave without answering
-            return
+        if kind == "slow":
+            release: threading.Event | None = options.get("until")
+            deadline = time.monotonic() + float(options["seconds"])
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                if release is not None and release.is_set():
+                    break
+                self._stop.wait(0.01)
+            if self._stop.is_set():
+                h.close_connection = True  # shutting down: leave without answering
+                return
 
         status, data = self._esearch(params) if endpoint == "esearch" else self._efetch(params)
         fraction = float(options.get("fraction", 0.5))
