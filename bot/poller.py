@@ -125,9 +125,10 @@ class _Cycle:
 
     Up to WORKERS requests are in flight at once (the client's limiter sets the rate). New PMIDs
     are fetched as soon as a full batch of 200 has gathered, so the number of efetches stays
-    ceil(new papers / 200), and each query is scored and committed, on one writer thread, as soon
-    as all its papers are stored: the CPU work of a first poll happens while the remaining
-    searches wait for their turn at NCBI's rate, not after them.
+    ceil(new papers / 200), and each query is scored and committed as soon as all its papers are
+    stored: the CPU work of a first poll happens while the remaining searches wait for their turn
+    at NCBI's rate, not after them. One writer thread does every write, in order: a request
+    thread that waited for SQLite's write lock behind a big commit would leave NCBI's rate unused.
     """
 
     def __init__(
@@ -168,7 +169,7 @@ class _Cycle:
                     ):
                         batch = self.pending[:EFETCH_BATCH]
                         del self.pending[:EFETCH_BATCH]
-                        fetch = pool.submit(_fetch, self.client, self.store, batch)
+                        fetch = pool.submit(_fetch, self.client, batch)
                         in_flight[fetch] = ("fetch", batch)
                     elif searches:
                         normalized = searches.popleft()
@@ -212,17 +213,18 @@ class _Cycle:
         else:
             self.commit(normalized)
 
-    def fetched_batch(self, batch: list[str], stored: int | None) -> None:
+    def fetched_batch(self, batch: list[str], papers: list[Paper] | None) -> None:
         got = set(batch)
-        if stored is None:
+        if papers is None:
             self.unfetched |= got
         else:
             self.fetched |= got
-            self.report.new_papers += stored
+            # Stored by the writer, before any commit that needs them (it works in order).
+            self.commits.append(self.writer.submit(self._save, papers))
         for normalized, need in list(self.waiting.items()):
             if not need & got:
                 continue
-            if stored is None:
+            if papers is None:
                 del self.waiting[normalized]
                 self.fail(normalized, _lost(len(need & got)))
                 continue
@@ -239,6 +241,9 @@ class _Cycle:
         self.commits.append(
             self.writer.submit(_fail, self.store, self.report, normalized, window, subs, error)
         )
+
+    def _save(self, papers: list[Paper]) -> None:
+        self.report.new_papers += self.store.papers.save(papers)
 
     def _commit(self, normalized: str) -> None:
         subs, window = self.by_query[normalized], self.windows[normalized]
@@ -302,14 +307,13 @@ def _search_window(
     )
 
 
-def _fetch(client: EutilsClient, store: Store, batch: Sequence[str]) -> int | None:
-    """Fetch and store one batch; the number of papers stored, or None when PubMed failed."""
+def _fetch(client: EutilsClient, batch: Sequence[str]) -> list[Paper] | None:
+    """One batch of papers, or None when PubMed failed to send it."""
     try:
-        papers = client.efetch(batch)
+        return client.efetch(batch)
     except PubMedError as exc:
         log.warning("efetch of %d papers failed: %s", len(batch), exc)
         return None
-    return store.papers.save(papers)
 
 
 @lru_cache(maxsize=1024)
