@@ -647,9 +647,9 @@ def main() -> int:
         f"(efetch asked for {ours['efetch_ids']:,} ids), {ours['matches']:,} matches, "
         f"{ours['deliveries']:,} deliveries, {ours['failures']} failed queries; "
         f"{ours['last'] - ours['t0']:.1f} s to the last request, "
-        f"{ours['t1'] - ours['last']:.1f} s after it (scoring and committing), "
-        f"{max(0.0, ours['first_efetch'] - ours['last_esearch']):.2f} s from the last esearch "
-        "to the first efetch"
+        f"{ours['t1'] - ours['last']:.1f} s after it (scoring and committing); "
+        f"first efetch {ours['first_efetch'] - ours['t0']:.1f} s in, "
+        f"last esearch {ours['last_esearch'] - ours['t0']:.1f} s in"
     )
     if "ours2" in results:
         o2 = results["ours2"]
