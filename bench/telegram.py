@@ -6,7 +6,7 @@ Each of 200 private chats is owed 10 papers from the NLM daily update file (real
 cards have their real size), MAX_CARDS_PER_POLL = 10, so each paper is one card message:
 
 - ours:  bot.delivery.deliver_pending with the real TelegramChannel (PTB Application,
-         AIORateLimiter, PRIVATE_PACE per private chat) on a real Store (temp SQLite file),
+         Spacing at 30/s overall, PRIVATE_PACE per private chat) on a real Store (temp SQLite file),
          called again, as the scheduler's retry job would, until nothing is pending (sleeping
          until the earliest next attempt in between, at most DELIVERY_INTERVAL_SECONDS).
 - naive: the same 2,000 messages (same HTML, same buttons) with a bare `telegram.Bot`, one task
@@ -614,15 +614,16 @@ def main() -> int:
         type=int,
         default=0,
         metavar="N",
-        help="experiment: PTB's overall limiter as a bucket of N messages filling at 30/s "
-        "(AIORateLimiter(overall_max_rate=N, overall_time_period=N/30)); shipped: N = 30",
+        help="experiment: add PTB's overall limiter, a bucket of N messages filling at 30/s "
+        "(AIORateLimiter(overall_max_rate=N, overall_time_period=N/30)), on top of "
+        "handlers.pace.Spacing; shipped: off",
     )
     parser.add_argument(
         "--overall-rate",
         type=float,
         default=0,
         metavar="R",
-        help="experiment: PTB's overall limiter fills at R messages/s (shipped: 30)",
+        help="experiment: PTB's overall limiter (see --overall-burst) fills at R messages/s",
     )
     parser.add_argument(
         "--limiter-retries",
@@ -630,7 +631,7 @@ def main() -> int:
         default=None,
         metavar="N",
         help="experiment: AIORateLimiter(max_retries=N), retries of a 429 inside PTB, each "
-        "after halting every request for retry_after + 0.1 s (shipped: 2)",
+        "after halting every request for retry_after + 0.1 s (shipped: 0)",
     )
     parser.add_argument("--child", choices=SENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
