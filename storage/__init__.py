@@ -35,7 +35,7 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One IMMEDIATE transaction around them: two processes starting at once (`run` and a
@@ -64,7 +64,16 @@ class Store:
             db = Database(conn, execute_plugins=False)
             self._local.db = db
             with self._lock:
-                self._connections.append(conn)
+                # Worker threads come and go (each poll has its own): close what finished ones
+                # left open, or a bot running for weeks would run out of file descriptors.
+                kept = []
+                for thread, old in self._connections:
+                    if thread.is_alive():
+                        kept.append((thread, old))
+                    else:
+                        old.close()
+                kept.append((threading.current_thread(), conn))
+                self._connections = kept
         return db
 
     @contextmanager
@@ -90,7 +99,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _, conn in self._connections:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()

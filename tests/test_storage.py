@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -242,3 +243,24 @@ def test_each_thread_gets_its_own_connection(store: Store) -> None:
     thread.start()
     thread.join()
     assert store.chats.find("local", "", "from-thread") is not None
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
+    """Each worker thread gets its own connection; those of finished threads are closed, so a
+    bot that runs for weeks, with new poll threads every cycle, keeps its file descriptors."""
+    store = Store(tmp_path / "ps.db")
+
+    def use() -> None:
+        store.chats.active_subscriptions()
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    use()
+    before = open_files()
+    for _ in range(40):
+        worker = threading.Thread(target=use)
+        worker.start()
+        worker.join()
+    assert open_files() <= before + 4  # the last worker's connection, at most
+    store.close()
