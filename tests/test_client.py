@@ -261,6 +261,27 @@ def test_a_429_widens_the_limiters_margin() -> None:
     assert margins == pytest.approx([0.06, 0.12, 0.24, 0.25, 0.25])
 
 
+def test_the_margin_narrows_again_after_a_calm_minute() -> None:
+    """After a 429 the wider margin holds for a minute; then each calm minute halves it, back
+    to where it started, so one burst of jitter does not slow the bot for good."""
+    now = [100.0]
+    limiter = RateLimiter(10, margin=0.05, clock=lambda: now[0], sleep=lambda s: None)
+    limiter.widen()
+    limiter.widen()
+    assert limiter.margin == pytest.approx(0.2)
+    now[0] += 59
+    limiter.acquire()
+    assert limiter.margin == pytest.approx(0.2)
+    now[0] += 1
+    limiter.acquire()
+    assert limiter.margin == pytest.approx(0.1)
+    now[0] += 60
+    limiter.acquire()
+    now[0] += 60
+    limiter.acquire()
+    assert limiter.margin == pytest.approx(0.05)
+
+
 def _some_pmids(fake: FakeEutils) -> list[str]:
     """Three PMIDs the fake knows, found without recording a request."""
     pmids = list(client_for(fake).esearch("neoplasms", retmax=3).pmids)

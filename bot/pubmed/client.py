@@ -41,15 +41,19 @@ EFETCH_BATCH = 200
 _TRANSIENT_ERRORS = ("backend failed", "temporarily unavailable", "timed out", "timeout")
 
 
+CALM_AFTER = 60.0  # seconds without a 429 after which the limiter's margin narrows again
+
+
 class RateLimiter:
     """Lets at most `rate` requests start in any window of one second, across all threads.
 
     A small margin on the window absorbs jitter between our clock and the server's; each 429
-    widens it (`widen()`), since it means the jitter is larger than we allowed for. A 429's
-    Retry-After is applied to everyone through `hold()`. Starts are also kept half an even
-    interval apart (1/20 s at 10/s): requests started at the same instant queue for the same
-    CPU, and reach the server late by different amounts, which the margin would have to absorb
-    (two 429s in 3,050 requests of bench/poll.py's load run before this).
+    widens it (`widen()`), since it means the jitter is larger than we allowed for, and each
+    minute without one halves it again: one burst of jitter must not slow a bot that runs for
+    weeks for good. A 429's Retry-After is applied to everyone through `hold()`. Starts are also
+    kept half an even interval apart (1/20 s at 10/s): requests started at the same instant
+    queue for the same CPU, and reach the server late by different amounts, which the margin
+    would have to absorb (two 429s in 3,050 requests of bench/poll.py's load run before this).
     """
 
     def __init__(
@@ -65,8 +69,9 @@ class RateLimiter:
         # A fractional rate (0.5/s) becomes one request per 2 s window.
         self._burst = max(1, int(rate))
         self._period = self._burst / rate
-        self.margin = margin
+        self.margin = self._base_margin = margin
         self._window = self._period + margin
+        self._widened_at = 0.0
         self._spread = self._period / self._burst / 2
         self._clock = clock
         self._sleep = sleep
@@ -78,6 +83,10 @@ class RateLimiter:
         """Block until this caller may send one request."""
         with self._lock:
             now = self._clock()
+            if self.margin > self._base_margin and now - self._widened_at >= CALM_AFTER:
+                self.margin = max(self._base_margin, self.margin / 2)
+                self._window = self._period + self.margin
+                self._widened_at = now  # the next halving after another calm minute
             slot = max(now, self._hold_until)
             if self._starts:
                 slot = max(slot, self._starts[-1] + self._spread)
@@ -93,6 +102,7 @@ class RateLimiter:
         with self._lock:
             self.margin = min(most, max(0.05, self.margin * 2))
             self._window = self._period + self.margin
+            self._widened_at = self._clock()
 
     def hold(self, seconds: float) -> None:
         """Nobody starts a request for `seconds` from now."""
