@@ -138,8 +138,14 @@ class App:
         finally:
             log.info("stopping")
             self._scheduler = None
-            scheduler.shutdown(wait=False)
+            # Pause, not shut down, first: APScheduler's asyncio executor cancels running jobs
+            # when it shuts down, which would cut the grace period of _finish_jobs to nothing.
+            scheduler.pause()
             await self._finish_jobs()
+            scheduler.shutdown(wait=False)
+            # A cancelled job's database work may still run in a thread: let it end before the
+            # connections close (closing one under a running statement crashed the process).
+            await loop.shutdown_default_executor()
             for channel in self.channels.values():
                 await channel.stop()
             self.close()

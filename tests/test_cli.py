@@ -6,6 +6,7 @@ import io
 import json
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -287,8 +288,8 @@ def test_the_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
 
 
 def test_run_polls_delivers_and_stops_cleanly_on_sigterm(fake: FakeEutils, tmp_path: Path) -> None:
-    """`paper-surfer run` says what it runs, writes cards as the poll finds them, and exits 0 on
-    SIGTERM."""
+    """`paper-surfer run` says what it runs, writes cards as the poll finds them, and on a
+    SIGTERM in the middle of delivering lets the pass finish, then exits 0."""
     env = _subprocess_env(tmp_path, PUBMED_EUTILS_URL=fake.url, NCBI_EMAIL="dev@example.org")
     code, _, _ = cli(
         "cmd",
@@ -319,3 +320,7 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(fake: FakeEutils, tmp_p
     assert "stopped" in err
     assert "Traceback" not in err
     assert ".md" in out  # one line per delivery
+    with sqlite3.connect(env["DATABASE_PATH"]) as db:
+        states = dict(db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
+    assert states.get("sent", 0) > 0
+    assert states.get("pending", 0) == 0  # the pass under way when the signal came finished
