@@ -11,14 +11,13 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
-from fixtures import bot_environment, fixture
+from fixtures import bot_environment, fixture, start_bot
 from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
@@ -90,7 +89,7 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
         for chat in QUERIES:
             telegram.add_private_chat(chat)
         env = _environment(folder, pubmed, telegram)
-        process = _start(env, folder)
+        process = start_bot(env, folder, stdout=subprocess.DEVNULL)
         try:
             assert telegram.wait_for(lambda: bool(telegram.calls("getUpdates")), 60)
             for chat, query in QUERIES.items():
@@ -104,7 +103,7 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
                 telegram.wait_for(lambda: False, chance.uniform(0.3, 3.0))  # a random moment
                 process.send_signal(signal.SIGKILL)
                 trial.logs.append(_finish(process))
-                process = _start(env, folder)
+                process = start_bot(env, folder, stdout=subprocess.DEVNULL)
             pubmed.visible_until = None
             trial.expected = {c: expected_pmids(pubmed, q, today) for c, q in QUERIES.items()}
             telegram.wait_for(
@@ -120,8 +119,8 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
 
 
 def _environment(folder: Path, pubmed: FakeEutils, telegram: FakeTelegram) -> dict[str, str]:
-    env = bot_environment(folder)
-    env.update(
+    return bot_environment(
+        folder,
         PUBMED_EUTILS_URL=pubmed.url,
         NCBI_EMAIL="dev@example.org",
         TELEGRAM_BOT_TOKEN=telegram.token,
@@ -130,18 +129,6 @@ def _environment(folder: Path, pubmed: FakeEutils, telegram: FakeTelegram) -> di
         BACKFILL_DAYS="1",
         MAX_CARDS_PER_POLL="100",
         LOG_LEVEL="INFO",
-    )
-    return env
-
-
-def _start(env: dict[str, str], folder: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("paper-surfer")), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=folder,
     )
 
 

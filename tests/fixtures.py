@@ -1,7 +1,10 @@
-"""Where the shared PubMed fixture files live, for every test that reads real PubMed XML."""
+"""Where the shared PubMed fixture files live, and how tests start `paper-surfer` processes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 # The repository is /work/main and the shared, read-only fixtures are in /work/shared.
@@ -16,10 +19,22 @@ def fixture(name: str) -> Path:
 def bot_environment(folder: Path, **settings: str) -> dict[str, str]:
     """The environment for a `paper-surfer` child process: this one's, without any Paper Surfer
     setting a developer may have exported, with the database and alerts in `folder`."""
-    import os
-
     prefixes = ("NCBI_", "PUBMED_", "TELEGRAM_", "SLACK_", "LLM_", "DATABASE_", "ALERTS_")
     env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
     env.update(DATABASE_PATH=str(folder / "ps.db"), ALERTS_DIR=str(folder / "alerts"))
     env.update(settings)
     return env
+
+
+def start_bot(
+    env: dict[str, str], folder: Path, *, stdout: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """`paper-surfer run` from this venv as a child process, stderr (its log) piped."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("paper-surfer")), "run"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=folder,
+    )

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, fixture
+from fixtures import bot_environment, fixture, start_bot
 from servers.eutils import FakeEutils
 
 from bot.cli import main
@@ -250,17 +250,13 @@ def test_cmd_refusal_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
 # --- the real entry points ----------------------------------------------------------------------
 
 
-def _subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return bot_environment(tmp_path, **extra)
-
-
 def test_python_m_bot_reads_stdin_for_parse(tmp_path: Path) -> None:
     """`python -m bot parse -` reads a PubMed file from standard input."""
     result = subprocess.run(
         [sys.executable, "-m", "bot", "parse", "-"],
         input=fixture("biopython__pubmed1.xml").read_bytes(),
         capture_output=True,
-        env=_subprocess_env(tmp_path),
+        env=bot_environment(tmp_path),
         cwd=tmp_path,
         timeout=60,
         check=False,
@@ -276,7 +272,7 @@ def test_the_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
         [str(script), "search", "cancer"],
         capture_output=True,
         text=True,
-        env=_subprocess_env(tmp_path, DEFAULT_TIMEZONE="Mars/Phobos"),
+        env=bot_environment(tmp_path, DEFAULT_TIMEZONE="Mars/Phobos"),
         cwd=tmp_path,
         timeout=60,
         check=False,
@@ -290,22 +286,14 @@ def test_the_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
 def test_run_polls_delivers_and_stops_cleanly_on_sigterm(fake: FakeEutils, tmp_path: Path) -> None:
     """`paper-surfer run` says what it runs, writes cards as the poll finds them, and on a
     SIGTERM in the middle of delivering lets the pass finish, then exits 0."""
-    env = _subprocess_env(tmp_path, PUBMED_EUTILS_URL=fake.url, NCBI_EMAIL="dev@example.org")
+    env = bot_environment(tmp_path, PUBMED_EUTILS_URL=fake.url, NCBI_EMAIL="dev@example.org")
     code, _, _ = cli(
         "cmd",
         "subscribe zebrafish",
         env={k: env[k] for k in ("DATABASE_PATH", "PUBMED_EUTILS_URL")},
     )
     assert code == 0
-    script = Path(sys.executable).with_name("paper-surfer")
-    process = subprocess.Popen(
-        [str(script), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    process = start_bot(env, tmp_path)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list((tmp_path / "alerts").rglob("*.md")):

@@ -6,15 +6,13 @@ from __future__ import annotations
 import ast
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import requests
-from fixtures import bot_environment, fixture
+from fixtures import bot_environment, fixture, start_bot
 from servers.eutils import FakeEutils
 from servers.llm import FakeLlm
 from servers.slack import FakeSlack, signed_request_headers, slash_command_body
@@ -73,14 +71,7 @@ def test_a_debug_session_never_writes_a_token_or_key(
         BACKFILL_DAYS="1",
         MAX_CARDS_PER_POLL="1",
     )
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("paper-surfer")), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    process = start_bot(env, tmp_path)
     try:
         assert telegram.wait_for(lambda: bool(telegram.calls("getUpdates")), 30)
         telegram.push_text(42, "/subscribe zebrafish")

@@ -11,15 +11,13 @@ import io
 import re
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from fixtures import bot_environment, fixture
+from fixtures import bot_environment, fixture, start_bot
 from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
@@ -328,8 +326,8 @@ def test_paper_surfer_run_serves_telegram_end_to_end(
 ) -> None:
     """`paper-surfer run` with a bot token: a Telegram user subscribes, the scheduler polls,
     cards arrive in the chat, and SIGTERM stops it cleanly."""
-    env = bot_environment(tmp_path)
-    env.update(
+    env = bot_environment(
+        tmp_path,
         PUBMED_EUTILS_URL=pubmed.url,
         NCBI_EMAIL="dev@example.org",
         TELEGRAM_BOT_TOKEN=telegram.token,
@@ -338,14 +336,7 @@ def test_paper_surfer_run_serves_telegram_end_to_end(
         BACKFILL_DAYS="1",
         MAX_CARDS_PER_POLL="2",
     )
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("paper-surfer")), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    process = start_bot(env, tmp_path)
     try:
         assert telegram.wait_for(
             lambda: telegram.webhook is None and bool(telegram.calls("getUpdates")), 30
