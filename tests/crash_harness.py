@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import requests
 from fixtures import bot_environment, fixture, start_bot
-from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
 
@@ -60,19 +58,7 @@ def card_pmids(telegram: FakeTelegram, chat: int) -> list[str]:
 
 def expected_pmids(pubmed: FakeEutils, query: str, today: date) -> set[str]:
     """What PubMed itself holds for a new subscription's window (BACKFILL_DAYS=1)."""
-    answer = requests.get(
-        pubmed.url + "esearch.fcgi",
-        params={
-            "db": "pubmed",
-            "term": query,
-            "datetype": "edat",
-            "mindate": f"{today - timedelta(days=1):%Y/%m/%d}",
-            "maxdate": f"{today:%Y/%m/%d}",
-            "retmax": "9999",
-        },
-        timeout=10,
-    )
-    return {e.text or "" for e in etree.fromstring(answer.content).iterfind("IdList/Id")}
+    return set(pubmed.ids_between(query, today - timedelta(days=1), today))
 
 
 def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> Trial:

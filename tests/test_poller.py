@@ -14,10 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from channels import RecordingChannel
 from fixtures import fixture
-from lxml import etree
 from servers.eutils import FakeEutils
 
 from bot.config import Settings
@@ -72,19 +70,8 @@ def subscribe(store: Store, chat_id: str, query: str) -> Chat:
 
 def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
     """What PubMed itself says matches `query` between two Entrez dates (YYYY/MM/DD)."""
-    answer = requests.get(
-        fake.url + "esearch.fcgi",
-        params={
-            "db": "pubmed",
-            "term": pubmed_query.normalize(query),
-            "datetype": "edat",
-            "mindate": start,
-            "maxdate": end,
-            "retmax": "9999",
-        },
-        timeout=10,
-    )
-    return {e.text for e in etree.fromstring(answer.content).iterfind("IdList/Id") if e.text}
+    first, last = (datetime.strptime(d, "%Y/%m/%d").date() for d in (start, end))
+    return set(fake.ids_between(pubmed_query.normalize(query), first, last))
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20) -> bool:
@@ -166,20 +153,22 @@ def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
     for query in queries:
         subscribe(store, "a", query)
     run_poll(store, fake, settings, date(2021, 6, 7))
+    seen = list(fake.requests)  # the poll's requests only
+    assert sum(1 for r in seen if r.endpoint == "esearch") == len(queries)
 
     wanted: set[str] = set()
     for query in queries:
         wanted |= expected(fake, query, "2021/05/31", "2021/06/07")
     assert len(wanted) > 400  # several batches, so the test can fail
-    efetches = [r for r in fake.requests if r.endpoint == "efetch"]
+    efetches = [r for r in seen if r.endpoint == "efetch"]
     batches = [r.params["id"].split(",") for r in efetches]
     fetched = [pmid for batch in batches for pmid in batch]
     assert sorted(fetched) == sorted(wanted)  # each new paper exactly once
     assert len(efetches) == -(-len(wanted) // 200)
     assert sum(1 for batch in batches if len(batch) != 200) == (1 if len(wanted) % 200 else 0)
     # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
-    last_search = max(i for i, r in enumerate(fake.requests) if r.endpoint == "esearch")
-    assert fake.requests.index(efetches[0]) < last_search
+    last_search = max(i for i, r in enumerate(seen) if r.endpoint == "esearch")
+    assert seen.index(efetches[0]) < last_search
 
 
 def test_a_slow_search_does_not_hold_back_the_other_queries_papers(

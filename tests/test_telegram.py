@@ -16,9 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from fixtures import bot_environment, fixture, start_bot
-from lxml import etree
 from servers.eutils import FakeEutils
 from servers.telegram import FakeTelegram
 
@@ -149,19 +147,7 @@ async def test_two_chats_subscribe_poll_and_each_gets_its_cards_once(
 def pubmed_ids(pubmed: FakeEutils, query: str) -> list[str]:
     """What the fake PubMed itself holds for `query` in a new subscription's one-day window."""
     today = datetime.now(UTC).date()
-    answer = requests.get(
-        pubmed.url + "esearch.fcgi",
-        params={
-            "db": "pubmed",
-            "term": query,
-            "datetype": "edat",
-            "retmax": "9999",
-            "mindate": f"{today - timedelta(days=1):%Y/%m/%d}",
-            "maxdate": f"{today:%Y/%m/%d}",
-        },
-        timeout=10,
-    )
-    return [e.text or "" for e in etree.fromstring(answer.content).iterfind("IdList/Id")]
+    return pubmed.ids_between(query, today - timedelta(days=1), today)
 
 
 async def test_in_a_group_only_admins_change_subscriptions(

@@ -1012,6 +1012,21 @@ class FakeEutils:
                 self._postings[field] = index
             return index
 
+    def ids_between(self, term: str, start: date, end: date) -> list[str]:
+        """What an esearch for `term` over the Entrez dates `start`..`end` answers, newest first:
+        the yardstick tests hold a poll's results against. Not recorded as a request."""
+        _, body = self._esearch(
+            {
+                "db": "pubmed",
+                "term": term,
+                "datetype": "edat",
+                "mindate": f"{start:%Y/%m/%d}",
+                "maxdate": f"{end:%Y/%m/%d}",
+                "retmax": str(ESEARCH_CAP),
+            }
+        )
+        return [e.text or "" for e in etree.fromstring(body).iterfind("IdList/Id")]
+
     def build_index(self) -> None:
         """Index every field's words now, so that no timed search pays for it (benchmarks)."""
         for field in {f for fields in FIELDS.values() for f in fields}:
