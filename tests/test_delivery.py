@@ -56,6 +56,14 @@ def owe(store: Store, chat_id: str, batch: list[Paper], *, start: float = 0.1) -
     return chat
 
 
+class Fixed(datetime):
+    """A clock for the local channel that stands still at T0, so a card's day folder is known."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+        return T0
+
+
 def run(
     store: Store, channel: object, *, max_cards: int = 10, at: datetime = T0
 ) -> delivery.DeliveryReport:
@@ -155,7 +163,7 @@ def test_local_channel_writes_one_markdown_file_per_card_in_a_day_folder(
     batch = papers(3)
     owe(store, "local", batch)
     out = io.StringIO()
-    channel = LocalChannel(tmp_path / "alerts", out)
+    channel = LocalChannel(tmp_path / "alerts", out, clock=Fixed)
     run(store, channel, max_cards=2)
     day = tmp_path / "alerts" / "2026-11-26"
     best, second, rest = batch[2], batch[1], batch[0]
