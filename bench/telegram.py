@@ -6,7 +6,7 @@ Each of 200 private chats is owed 10 papers from the NLM daily update file (real
 cards have their real size), MAX_CARDS_PER_POLL = 10, so each paper is one card message:
 
 - ours:  bot.delivery.deliver_pending with the real TelegramChannel (PTB Application,
-         Spacing at 30/s overall, PRIVATE_PACE per private chat) on a real Store (temp SQLite file),
+         Spacing at OVERALL_RATE, PRIVATE_PACE per private chat) on a real Store (temp SQLite file),
          called again, as the scheduler's retry job would, until nothing is pending (sleeping
          until the earliest next attempt in between, at most DELIVERY_INTERVAL_SECONDS).
 - naive: the same 2,000 messages (same HTML, same buttons) with a bare `telegram.Bot`, one task

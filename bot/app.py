@@ -114,7 +114,7 @@ class App:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # Every chat's database work runs in threads; asyncio's default of cpu+4 threads is too
-        # few for 64 chats delivering at once.
+        # few for hundreds of chats delivering at once.
         loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="worker"))
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)

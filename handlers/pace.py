@@ -7,7 +7,7 @@ Neither SDK enforces it (PTB limits groups and the overall rate, slack_sdk only 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 
@@ -38,24 +38,37 @@ class Pacer:
 
 
 class Spacing:
-    """Evenly spaced turns for everything a bot sends: Telegram's 30 messages a second overall.
+    """Evenly spaced turns for everything a bot sends, never more than `per_second` in a second.
 
-    Each caller reserves the next free turn at once, `interval` after the previous one, and
+    Each caller reserves the next free turn at once, 1/`per_second` after the previous one, and
     sleeps until it. A caller woken a little late by a busy event loop does not push the turns
     after it back, so such delays do not add up over thousands of messages (PTB's overall
-    limiter lost about 10% of the rate to them, bench/README.md); and since no two turns are
-    closer than `interval`, there is no burst after a pause either.
+    limiter lost about 10% of the rate to them, bench/README.md). But callers woken late by a
+    stalled loop would all go at once, putting more than `per_second` into one second; so a turn
+    also waits while `per_second` turns began in the last second (measured in CI before this
+    cap: one stall, eight 429s in a row).
     """
 
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self.interval = 1 / per_second
         self._next = 0.0
+        self._began: deque[float] = deque()  # when the turns of the last second began
 
-    async def turn(self) -> None:
-        """Wait for this caller's turn."""
+    async def turn(self) -> float:
+        """Wait for this caller's turn; the event loop's time when it began."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         slot = max(now, self._next)
         self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
+        began = self._began
+        while True:
+            now = loop.time()
+            while began and began[0] <= now - 1.0:
+                began.popleft()
+            if len(began) < self.per_second:
+                began.append(now)
+                return now
+            await asyncio.sleep(began[0] + 1.0 - now)
