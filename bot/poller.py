@@ -1,8 +1,10 @@
 """One poll cycle: search each distinct query once, fetch only unknown papers, commit per query.
 
 1. esearch once per distinct normalised query of the active subscriptions, over the Entrez-date
-   window from its cursor (minus a day of overlap: EDAT has day precision) to today; a new query
-   looks back BACKFILL_DAYS. A window with more hits than PubMed lets us page through is split.
+   window from its cursor (minus a day of overlap: EDAT has day precision) to today; a query
+   with a subscription not yet polled looks back at least BACKFILL_DAYS, so a new subscriber
+   to a query others follow gets the same first look back as the first subscriber. A window
+   with more hits than PubMed lets us page through is split.
 2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, shared by all queries,
    as soon as a full batch has gathered, while the searches go on.
 3. Per query, as soon as its papers are stored, in one transaction: matches, owed deliveries
@@ -79,7 +81,11 @@ def poll_cycle(
     store.papers.mark_idle_queries(by_query)
     report.queries = len(by_query)
     end = today()
-    windows = {q: _window(store, q, end, settings.backfill_days) for q in by_query}
+    new = store.polls.never_polled()
+    windows = {
+        q: _window(store, q, end, settings.backfill_days, any(s.id in new for s in subs))
+        for q, subs in by_query.items()
+    }
 
     # Queries with the most subscribers first: theirs are the biggest commits, and searched
     # early, their papers come in the first efetches, so they commit while the rest is searched.
@@ -109,7 +115,9 @@ def poll_cycle(
     return report
 
 
-def _window(store: Store, normalized: str, today: date, backfill_days: int) -> Window:
+def _window(
+    store: Store, normalized: str, today: date, backfill_days: int, new_subscriber: bool
+) -> Window:
     earliest = today - timedelta(days=backfill_days)
     state = store.papers.query_state(normalized)
     if state is None or not state["cursor"]:
@@ -117,6 +125,8 @@ def _window(store: Store, normalized: str, today: date, backfill_days: int) -> W
     start = date.fromisoformat(state["cursor"]) - timedelta(days=1)
     if state["idle"]:  # nobody polled it for a while: do not flood a resumed subscription
         start = max(start, earliest)
+    if new_subscriber:  # the other subscribers have these papers already: only theirs are new
+        start = min(start, earliest)
     return Window(min(start, today), today)
 
 

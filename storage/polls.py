@@ -31,6 +31,15 @@ class Polls:
             cursor = db.execute("INSERT INTO poll_runs (started_at) VALUES (?)", [now_text()])
         return int(cursor.lastrowid or 0)
 
+    def never_polled(self) -> set[int]:
+        """Active subscriptions no poll has searched for yet without an error: each is owed its
+        first look back of BACKFILL_DAYS, even when its query was already followed elsewhere."""
+        cursor = self._store.db.execute(
+            "SELECT s.id FROM subscriptions s WHERE s.status = 'active' AND NOT EXISTS"
+            " (SELECT 1 FROM poll_results r WHERE r.subscription = s.id AND r.error = '')"
+        )
+        return {row[0] for row in cursor}
+
     def finish(self, run: int, **figures: int) -> None:
         allowed = {"queries", "failed_queries", "requests", "new_papers", "matches", "deliveries"}
         names = [n for n in figures if n in allowed]

@@ -398,6 +398,39 @@ def test_a_resumed_subscription_is_not_flooded_with_the_paused_weeks(
     assert (search.params["mindate"], search.params["maxdate"]) == ("2021/05/31", "2021/06/07")
 
 
+def test_a_new_subscriber_to_a_followed_query_gets_its_own_backfill(
+    fake: FakeEutils, store: Store
+) -> None:
+    """A chat subscribing to a query another chat already follows still gets the last
+    BACKFILL_DAYS the first time, while the first chat gets nothing twice."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    channel = RecordingChannel()
+    fake.visible_until = date(2021, 6, 4)
+    run_poll(store, fake, settings, date(2021, 6, 4))
+    deliver(store, settings, channel)
+
+    subscribe(store, "b", "CRISPR[tiab]")  # the same query once normalised
+    fake.reset()
+    fake.visible_until = date(2021, 6, 7)
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert search.params["mindate"] == "2021/05/31"  # 7 days back, not the cursor's 06/03
+    assert expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/02")  # so the test can fail
+    assert sorted(channel.pmids("b")) == sorted(
+        expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07")
+    )
+    assert sorted(channel.pmids("a")) == sorted(
+        expected(fake, "crispr[tiab]", "2021/05/28", "2021/06/07")
+    )
+
+    fake.reset()  # b has had its look back: the next poll starts from the cursor again
+    run_poll(store, fake, settings, date(2021, 6, 8))
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert search.params["mindate"] == "2021/06/06"
+
+
 def test_an_outage_longer_than_the_backfill_still_loses_nothing(
     fake: FakeEutils, store: Store
 ) -> None:
