@@ -44,9 +44,9 @@ class Spacing:
     sleeps until it. A caller woken a little late by a busy event loop does not push the turns
     after it back, so such delays do not add up over thousands of messages (PTB's overall
     limiter lost about 10% of the rate to them, bench/README.md). But callers woken late by a
-    stalled loop would all go at once, putting more than `per_second` into one second; so a turn
-    also waits while `per_second` turns began in the last second (measured in CI before this
-    cap: one stall, eight 429s in a row).
+    stalled loop would all go at once, putting more than `per_second` into one second (a 0.4 s
+    stall put 29 turns into one second at 20 a second); so a turn also waits while `per_second`
+    turns began in the last second.
     """
 
     def __init__(self, per_second: int) -> None:
