@@ -64,6 +64,12 @@ class Window:
     def __str__(self) -> str:
         return f"{self.start:%Y/%m/%d}-{self.end:%Y/%m/%d}"
 
+    @classmethod
+    def parse(cls, text: str) -> Window:
+        """The window `str()` wrote."""
+        start, end = (datetime.strptime(d, "%Y/%m/%d").date() for d in text.split("-"))
+        return cls(start, end)
+
 
 def poll_cycle(
     store: Store,
@@ -81,9 +87,11 @@ def poll_cycle(
     store.papers.mark_idle_queries(by_query)
     report.queries = len(by_query)
     end = today()
-    new = store.polls.never_polled()
+    first = store.polls.first_look_backs()
     windows = {
-        q: _window(store, q, end, settings.backfill_days, any(s.id in new for s in subs))
+        q: _window(
+            store, q, end, settings.backfill_days, [first[s.id] for s in subs if s.id in first]
+        )
         for q, subs in by_query.items()
     }
 
@@ -116,17 +124,24 @@ def poll_cycle(
 
 
 def _window(
-    store: Store, normalized: str, today: date, backfill_days: int, new_subscriber: bool
+    store: Store, normalized: str, today: date, backfill_days: int, first_tries: Sequence[str]
 ) -> Window:
+    """The query's Entrez-date window for this poll.
+
+    `first_tries` has one entry per subscription of the query not yet polled: the window its
+    first failed poll tried, or '' if none was tried.
+    """
     earliest = today - timedelta(days=backfill_days)
+    # A new subscription looks back BACKFILL_DAYS from its first poll, however many failed since.
+    owed = min((Window.parse(w).start if w else earliest for w in first_tries), default=None)
     state = store.papers.query_state(normalized)
     if state is None or not state["cursor"]:
-        return Window(earliest, today)
+        return Window(min(owed or earliest, today), today)
     start = date.fromisoformat(state["cursor"]) - timedelta(days=1)
     if state["idle"]:  # nobody polled it for a while: do not flood a resumed subscription
         start = max(start, earliest)
-    if new_subscriber:  # the other subscribers have these papers already: only theirs are new
-        start = min(start, earliest)
+    if owed is not None:  # the other subscribers have these papers already: only theirs are new
+        start = min(start, owed)
     return Window(min(start, today), today)
 
 

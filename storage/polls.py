@@ -31,14 +31,21 @@ class Polls:
             cursor = db.execute("INSERT INTO poll_runs (started_at) VALUES (?)", [now_text()])
         return int(cursor.lastrowid or 0)
 
-    def never_polled(self) -> set[int]:
-        """Active subscriptions no poll has searched for yet without an error: each is owed its
-        first look back of BACKFILL_DAYS, even when its query was already followed elsewhere."""
+    def first_look_backs(self) -> dict[int, str]:
+        """Active subscriptions no poll has yet searched for without an error, each with the
+        window its first failed poll tried ('' if none was tried).
+
+        Each is owed its first look back of BACKFILL_DAYS, even on a query other chats already
+        follow; and polls that fail must not shrink that look back day by day.
+        """
         cursor = self._store.db.execute(
-            "SELECT s.id FROM subscriptions s WHERE s.status = 'active' AND NOT EXISTS"
-            " (SELECT 1 FROM poll_results r WHERE r.subscription = s.id AND r.error = '')"
+            "SELECT s.id, COALESCE(MIN(r.window), '') FROM subscriptions s"
+            " LEFT JOIN poll_results r ON r.subscription = s.id"
+            " WHERE s.status = 'active' AND NOT EXISTS"
+            " (SELECT 1 FROM poll_results ok WHERE ok.subscription = s.id AND ok.error = '')"
+            " GROUP BY s.id"
         )
-        return {row[0] for row in cursor}
+        return {row[0]: row[1] for row in cursor}
 
     def finish(self, run: int, **figures: int) -> None:
         allowed = {"queries", "failed_queries", "requests", "new_papers", "matches", "deliveries"}

@@ -431,6 +431,28 @@ def test_a_new_subscriber_to_a_followed_query_gets_its_own_backfill(
     assert search.params["mindate"] == "2021/06/06"
 
 
+def test_a_new_subscription_whose_first_polls_fail_keeps_its_whole_look_back(
+    fake: FakeEutils, store: Store
+) -> None:
+    """When PubMed fails on a new subscription's first polls, the first good one still reaches
+    BACKFILL_DAYS before the first try, not before its own day."""
+    settings = settings_for(fake)
+    subscribe(store, "a", "crispr[tiab]")
+    channel = RecordingChannel()
+    fake.inject("status", endpoint="esearch", status=503, times=9)
+    for day in (date(2021, 6, 4), date(2021, 6, 5)):
+        assert run_poll(store, fake, settings, day).failures  # type: ignore[attr-defined]
+    fake.reset()
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    deliver(store, settings, channel)
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert search.params["mindate"] == "2021/05/28"  # the first try, 06/04, minus 7 days
+    assert expected(fake, "crispr[tiab]", "2021/05/28", "2021/05/30")  # so the test can fail
+    assert sorted(channel.pmids("a")) == sorted(
+        expected(fake, "crispr[tiab]", "2021/05/28", "2021/06/07")
+    )
+
+
 def test_an_outage_longer_than_the_backfill_still_loses_nothing(
     fake: FakeEutils, store: Store
 ) -> None:
