@@ -2,9 +2,10 @@
 
 1. esearch once per distinct normalised query of the active subscriptions, over the Entrez-date
    window from its cursor (minus a day of overlap: EDAT has day precision) to today; a query
-   with a subscription not yet polled looks back at least BACKFILL_DAYS, so a new subscriber
-   to a query others follow gets the same first look back as the first subscriber. A window
-   with more hits than PubMed lets us page through is split.
+   with a subscription not yet polled looks back at least BACKFILL_DAYS from that
+   subscription's first try, so a new subscriber to a query others follow gets the same first
+   look back as the first subscriber, and failed first polls do not shrink it. A window with
+   more hits than PubMed lets us page through is split.
 2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, shared by all queries,
    as soon as a full batch has gathered, while the searches go on.
 3. Per query, as soon as its papers are stored, in one transaction: matches, owed deliveries
