@@ -134,15 +134,13 @@ def _window(
     """
     earliest = today - timedelta(days=backfill_days)
     # A new subscription looks back BACKFILL_DAYS from its first poll, however many failed since.
-    owed = min((Window.parse(w).start if w else earliest for w in first_tries), default=None)
+    starts = [Window.parse(w).start if w else earliest for w in first_tries]
     state = store.papers.query_state(normalized)
-    if state is None or not state["cursor"]:
-        return Window(min(owed or earliest, today), today)
-    start = date.fromisoformat(state["cursor"]) - timedelta(days=1)
-    if state["idle"]:  # nobody polled it for a while: do not flood a resumed subscription
-        start = max(start, earliest)
-    if owed is not None:  # the other subscribers have these papers already: only theirs are new
-        start = min(start, owed)
+    if state is not None and state["cursor"]:
+        starts.append(date.fromisoformat(state["cursor"]) - timedelta(days=1))
+    start = min(starts, default=earliest)
+    if state is not None and state["idle"]:
+        start = max(start, earliest)  # nobody polled it for a while: do not flood a resumed chat
     return Window(min(start, today), today)
 
 

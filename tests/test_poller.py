@@ -453,6 +453,24 @@ def test_a_new_subscription_whose_first_polls_fail_keeps_its_whole_look_back(
     )
 
 
+def test_a_subscription_paused_after_a_failed_first_poll_is_not_flooded_when_resumed(
+    fake: FakeEutils, store: Store
+) -> None:
+    """A failed first poll's look back is not kept across a pause: resumed weeks later, the
+    subscription looks back BACKFILL_DAYS, as any resumed one does."""
+    settings = settings_for(fake)
+    chat = subscribe(store, "a", "crispr[tiab]")
+    fake.inject("status", endpoint="esearch", status=503, times=3)
+    assert run_poll(store, fake, settings, date(2021, 5, 20)).failures  # type: ignore[attr-defined]
+    store.chats.set_status(chat.id, 1, "paused")
+    run_poll(store, fake, settings, date(2021, 5, 30))
+    store.chats.set_status(chat.id, 1, "active")
+    fake.reset()
+    run_poll(store, fake, settings, date(2021, 6, 7))
+    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
+    assert search.params["mindate"] == "2021/05/31"  # not the failed try's 05/13
+
+
 def test_an_outage_longer_than_the_backfill_still_loses_nothing(
     fake: FakeEutils, store: Store
 ) -> None:
