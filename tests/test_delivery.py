@@ -56,12 +56,15 @@ def owe(store: Store, chat_id: str, batch: list[Paper], *, start: float = 0.1) -
     return chat
 
 
-class Fixed(datetime):
-    """A clock for the local channel that stands still at T0, so a card's day folder is known."""
+def stopped_at(moment: datetime) -> type[datetime]:
+    """A clock for the local channel that stands still at `moment`, so a card's day is known."""
 
-    @classmethod
-    def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
-        return T0
+    class Stopped(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return moment
+
+    return Stopped
 
 
 def run(
@@ -163,7 +166,7 @@ def test_local_channel_writes_one_markdown_file_per_card_in_a_day_folder(
     batch = papers(3)
     owe(store, "local", batch)
     out = io.StringIO()
-    channel = LocalChannel(tmp_path / "alerts", out, clock=Fixed)
+    channel = LocalChannel(tmp_path / "alerts", out, clock=stopped_at(T0))
     run(store, channel, max_cards=2)
     day = tmp_path / "alerts" / "2026-11-26"
     best, second, rest = batch[2], batch[1], batch[0]
@@ -181,13 +184,8 @@ def test_local_channel_writes_one_markdown_file_per_card_in_a_day_folder(
 def test_local_channel_day_follows_the_chats_time_zone(tmp_path: Path) -> None:
     """At 23:30 UTC a chat in Asia/Seoul is already on the next day."""
     chat = Chat(1, "local", "", "local", timezone="Asia/Seoul")
-
-    class Late(datetime):
-        @classmethod
-        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
-            return datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
-
-    channel = LocalChannel(tmp_path, io.StringIO(), clock=Late)
+    late = stopped_at(datetime(2026, 11, 26, 23, 30, tzinfo=UTC))
+    channel = LocalChannel(tmp_path, io.StringIO(), clock=late)
     [paper] = papers(1)
     from bot.cards import Card
 

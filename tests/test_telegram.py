@@ -12,9 +12,10 @@ import re
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fixtures import bot_environment, fixture, start_bot
@@ -54,14 +55,16 @@ def telegram() -> Iterator[FakeTelegram]:
         assert fake.errors == []
 
 
-def make_app(pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path, **extra: str) -> App:
+def make_app(pubmed: FakeEutils, telegram: Any, tmp_path: Path, **extra: str) -> App:
+    """An App on the fakes; `telegram` is a FakeTelegram or its proxy in another process."""
+    token, base_url = telegram.address()
     settings = Settings.from_env(
         {
             "DATABASE_PATH": str(tmp_path / "ps.db"),
             "ALERTS_DIR": str(tmp_path / "alerts"),
             "PUBMED_EUTILS_URL": pubmed.url,
-            "TELEGRAM_BOT_TOKEN": telegram.token,
-            "TELEGRAM_API_URL": telegram.base_url,
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_URL": base_url,
             "MAX_CARDS_PER_POLL": "2",
             "BACKFILL_DAYS": "1",
             **extra,
@@ -72,20 +75,25 @@ def make_app(pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path, **extra
     return App.create(settings, io.StringIO(), client=client)
 
 
+@asynccontextmanager
+async def running(app: App) -> AsyncIterator[TelegramChannel]:
+    """The app's Telegram channel, started and connected; stopped and the app closed after."""
+    channel = app.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    await channel.start()
+    try:
+        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+        yield channel
+    finally:
+        await channel.stop()
+        app.close()
+
+
 @pytest.fixture
 async def app(pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[App]:
     application = make_app(pubmed, telegram, tmp_path)
-    channel = application.channels["telegram"]
-    await channel.start()
-    assert isinstance(channel, TelegramChannel)
-    await _wait(channel)
-    yield application
-    await channel.stop()
-    application.close()
-
-
-async def _wait(channel: TelegramChannel) -> None:
-    await asyncio.wait_for(channel.ready.wait(), timeout=20)
+    async with running(application):
+        yield application
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
@@ -250,22 +258,14 @@ async def test_many_chats_at_once_keep_within_telegrams_flood_limits(
     with telegram_in_own_process() as telegram:
         for chat_id in chats:
             telegram.add_private_chat(chat_id, first_name=f"Reader {chat_id}")
-        token, base_url = telegram.address()
-        app = make_app(pubmed, SimpleNamespace(token=token, base_url=base_url), tmp_path)  # type: ignore[arg-type]
-        channel = app.channels["telegram"]
-        assert isinstance(channel, TelegramChannel)
-        await channel.start()
-        try:
-            await _wait(channel)
+        app = make_app(pubmed, telegram, tmp_path)
+        async with running(app):
             for chat_id in chats:
                 chat = app.service.chat("telegram", "", str(chat_id))
                 app.store.chats.add_subscription(
                     chat.id, "crispr[tiab]", normalize("crispr[tiab]"), 50
                 )
             _, delivered = await app.poll_and_deliver()
-        finally:
-            await channel.stop()
-            app.close()
         assert delivered.messages >= 80  # well over two seconds' worth at 30 a second
         assert telegram.throttled_total() == 0
         for chat_id in chats:
@@ -301,11 +301,7 @@ async def test_webhook_mode_checks_the_secret_on_every_call(
         TELEGRAM_WEBHOOK_SECRET="s3cret-token",
         TELEGRAM_WEBHOOK_PORT=str(port),
     )
-    channel = app.channels["telegram"]
-    assert isinstance(channel, TelegramChannel)
-    await channel.start()
-    try:
-        await _wait(channel)
+    async with running(app):
         assert telegram.webhook is not None
         assert telegram.webhook["url"] == "https://bot.example.org/telegram-hook"
         local = f"http://127.0.0.1:{port}/telegram-hook"
@@ -319,9 +315,6 @@ async def test_webhook_mode_checks_the_secret_on_every_call(
         )
         assert await telegram.wait_for_async(lambda: len(telegram.sent(ALICE)) == 1, 20)
         assert telegram.sent(ALICE)[0]["text"].startswith("Paper Surfer commands:")
-    finally:
-        await channel.stop()
-        app.close()
 
 
 def test_paper_surfer_run_serves_telegram_end_to_end(

@@ -20,10 +20,6 @@ from servers.telegram import FakeTelegram
 class RemoteTelegram(FakeTelegram):
     """FakeTelegram with its attributes as methods: a proxy can call methods only."""
 
-    def address(self) -> tuple[str, str]:
-        """The bot token and base URL to point the bot at."""
-        return self.token, self.base_url
-
     def throttled_total(self) -> int:
         """How many sends were answered 429."""
         return sum(self.throttled.values())

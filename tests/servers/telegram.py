@@ -896,6 +896,11 @@ class FakeTelegram:
             raise RuntimeError("FakeTelegram is not running; use it as a context manager")
         return f"http://127.0.0.1:{self._server.server_port}/bot"
 
+    def address(self) -> tuple[str, str]:
+        """The bot token and base URL to point a bot at (a method, so a proxy of the fake in
+        another process answers it too)."""
+        return self.token, self.base_url
+
     @property
     def bot_user(self) -> dict[str, Any]:
         """The bot as a Telegram User (getMe's answer)."""
