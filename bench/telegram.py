@@ -257,6 +257,7 @@ async def _ours(spec: dict[str, Any]) -> dict[str, Any]:
         "max_active_chats": active["max"],
         "concurrent_chats": delivery.CONCURRENT_CHATS,
         "private_pace": tg.PRIVATE_PACE,
+        "spacing_rate": tg.OVERALL_RATE,
         "threads": workers,
         "overall_burst": burst,
         "overall_rate": rate,
@@ -654,8 +655,8 @@ def print_report(
     ideal = ours["concurrent_chats"] / max(ours["private_pace"], 1 / PRIVATE_PER_SECOND)
     print(
         f"- CONCURRENT_CHATS / PRIVATE_PACE = {ours['concurrent_chats']} / "
-        f"{ours['private_pace']} s = at most {min(ideal, OVERALL_PER_SECOND):.1f} msg/s "
-        f"(of {OVERALL_PER_SECOND} allowed)"
+        f"{ours['private_pace']} s, capped by OVERALL_RATE {ours['spacing_rate']}: at most "
+        f"{min(ideal, ours['spacing_rate']):.1f} msg/s (of {OVERALL_PER_SECOND} allowed)"
     )
     print()
     rate_share = floor / ours["seconds"]
