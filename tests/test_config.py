@@ -51,7 +51,7 @@ def test_env_example_lists_every_setting_and_loads_cleanly() -> None:
         for line in (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
         if "=" in line and not line.startswith("#")
     }
-    interfaces = (REPO.parent / "shared" / "INTERFACES.md").read_text(encoding="utf-8")
+    interfaces = (REPO / "docs" / "interfaces.md").read_text(encoding="utf-8")
     table = interfaces.split("## Settings", 1)[1].split("\n## ", 1)[0]
     first_cells = [row.split("|")[1] for row in table.splitlines() if row.startswith("| `")]
     documented = {name for cell in first_cells for name in re.findall(r"`([A-Z0-9_]+)`", cell)}

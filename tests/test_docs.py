@@ -1,15 +1,17 @@
-"""README and .env.example stay true: every command, verb and setting is documented."""
+"""README and .env.example stay true to the contract in docs/interfaces.md: every command, verb
+and setting is documented, and the program has exactly the commands and verbs it names."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from bot.cli import _parser
 from bot.commands import VERBS
 
 REPO = Path(__file__).resolve().parent.parent
-INTERFACES = (REPO.parent / "shared" / "INTERFACES.md").read_text(encoding="utf-8")
+INTERFACES = (REPO / "docs" / "interfaces.md").read_text(encoding="utf-8")
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
@@ -30,10 +32,11 @@ def test_every_setting_is_in_readme_and_env_example() -> None:
 
 
 def test_every_cli_command_is_in_readme() -> None:
-    """Each subcommand the program accepts has a row in README's command table."""
+    """The program's subcommands are those of the contract's table, and README has a row each."""
     subparsers = next(a for a in _parser()._actions if a.dest == "command")
     commands = set(subparsers.choices)  # type: ignore[arg-type]
-    assert commands == {"run", "poll", "digest", "cmd", "search", "card", "parse"}
+    table = INTERFACES.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    assert commands == set(re.findall(r"^\| `paper-surfer (\w+)", table, re.M))
     for command in commands:
         assert f"`paper-surfer {command}" in README, command
 
@@ -73,3 +76,27 @@ def test_slack_manifests_declare_the_command_scopes_and_request_urls() -> None:
     assert "socket_mode_enabled: false" in http
     assert "socket_mode_enabled: true" in socket_mode
     assert "YOUR-HOST" not in socket_mode
+
+
+def make_dry_run(tmp_path: Path, target: str) -> str:
+    """The commands `make TARGET` would run in a fresh checkout (no .venv yet)."""
+    for name in ("Makefile", "pyproject.toml"):
+        (tmp_path / name).write_bytes((REPO / name).read_bytes())
+    done = subprocess.run(
+        ["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_make_run_installs_the_runtime_only_and_make_test_adds_the_test_tools(
+    tmp_path: Path,
+) -> None:
+    """`make run` installs the package without extras; `make test` installs the test extra."""
+    run = make_dry_run(tmp_path, "run")
+    assert "pip install --quiet -e .\n" in run
+    assert "[test" not in run
+    assert "bench" not in run
+    assert run.rstrip().endswith(".venv/bin/paper-surfer run")
+    test = make_dry_run(tmp_path, "test")
+    assert "pip install --quiet -e '.[test]'" in test
+    assert "bench" not in test
