@@ -195,7 +195,9 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
 def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
     from bot.app import App
 
-    app = App.create(_settings(env), out)
+    settings = _settings(env)
+    client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
+    app = App.create(settings, out, client=client)
     try:
         reply = app.command(args.text)
         if not reply.ok:
@@ -213,7 +215,7 @@ def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO
 def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
     settings = _settings(env)
     query = pubmed_query.check(args.query)
-    client = EutilsClient.from_settings(settings)
+    client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
     result = client.esearch(query, reldate=args.days, datetype="edat", retmax=args.limit)
     for phrase in result.phrases_not_found:
         err.write(f"{PROG}: PubMed did not find {phrase!r}; it searched without it\n")
@@ -252,7 +254,8 @@ def _newest_first(paper: Paper) -> tuple[str, int]:
 
 def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
     settings = _settings(env)
-    papers = EutilsClient.from_settings(settings).efetch([args.pmid])
+    client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
+    papers = client.efetch([args.pmid])
     if not papers:
         raise CommandFailed(f"PubMed has no record with PMID {args.pmid}")
     _print_cards([Card.build(papers[0], args.lang or settings.default_language)], args.format, out)

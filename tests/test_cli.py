@@ -283,6 +283,27 @@ def test_the_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("argv", [["search", "cancer"], ["card", "29768149"]])
+def test_one_shot_commands_say_one_line_when_pubmed_is_unreachable(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """`search` and `card` at the default log level print one line on stderr, not a warning per
+    retry, when nothing answers at the E-utilities URL."""
+    script = Path(sys.executable).with_name("paper-surfer")
+    result = subprocess.run(
+        [str(script), *argv],
+        capture_output=True,
+        text=True,
+        env=bot_environment(tmp_path, PUBMED_EUTILS_URL=closed_port_url(), NCBI_EMAIL="a@b.org"),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("paper-surfer: PubMed is unreachable at http://127.0.0.1:")
+
+
 def test_run_polls_delivers_and_stops_cleanly_on_sigterm(fake: FakeEutils, tmp_path: Path) -> None:
     """`paper-surfer run` says what it runs, writes cards as the poll finds them, and on a
     SIGTERM in the middle of delivering lets the pass finish, then exits 0."""

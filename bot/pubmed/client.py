@@ -139,6 +139,7 @@ class EutilsClient:
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
         session: requests.Session | None = None,
+        retry_log_level: int = logging.WARNING,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._identity = {"tool": tool}
@@ -150,6 +151,9 @@ class EutilsClient:
         self.limiter = limiter or RateLimiter(rate)
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        # The bot logs each retry as a warning; a one-shot command, whose contract is one line
+        # on stderr when it fails, logs them at DEBUG.
+        self.retry_log_level = retry_log_level
         self._local = threading.local()
         self._session = session
         self._count_lock = threading.Lock()
@@ -303,7 +307,14 @@ class EutilsClient:
                     except _Transient as exc:
                         problem = str(exc)
                         malformed = exc.malformed
-            log.warning("%s attempt %d/%d: %s", endpoint, attempt, self.retry.attempts, problem)
+            log.log(
+                self.retry_log_level,
+                "%s attempt %d/%d: %s",
+                endpoint,
+                attempt,
+                self.retry.attempts,
+                problem,
+            )
         if malformed:
             raise PubMedMalformed(
                 f"PubMed kept sending an unusable answer to {endpoint}: {problem}"
