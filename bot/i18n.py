@@ -6,6 +6,8 @@ same placeholders, so no reply can appear in one language only.
 
 from __future__ import annotations
 
+from bot.escape import visible
+
 LANGUAGES = ("en", "ko")
 
 # key: (English, Korean)
@@ -402,4 +404,9 @@ def t(language: str, key: str, **values: object) -> str:
     """The message `key` in `language` ("en" or "ko"), with `values` filled in."""
     english, korean = MESSAGES[key]
     template = korean if language == "ko" else english
-    return template.format(**values) if values else template
+    if not values:
+        return template
+    # Values often echo what a user typed: its control characters are shown, not sent.
+    return template.format(
+        **{name: visible(v) if isinstance(v, str) else v for name, v in values.items()}
+    )

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from bot.commands import VERBS, Context, execute
 from bot.config import Settings
 from bot.errors import ParseError
+from bot.escape import CONTROLS
 from bot.models import Paper
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from bot.pubmed.parse import iter_records, parse_bytes
@@ -107,8 +108,20 @@ def test_every_verb_answers_anything_with_a_short_reply(verb: str, rest: str) ->
         reply = execute(world.ctx, world.b, f"{verb} {rest}")
         assert reply.text.strip()
         assert len(reply.text) < 5_000
+        assert not CONTROLS.search(reply.text)  # what the user typed is shown, not obeyed
         if not reply.ok:
             assert snapshot(world.path) == before
+    finally:
+        world.close()
+
+
+def test_a_reply_shows_the_control_characters_a_user_typed() -> None:
+    """An ESC colour sequence and a bell in a refused value come back written out."""
+    world = World()
+    try:
+        reply = execute(world.ctx, world.b, "lang \x1b[31mred\x07")
+        assert not reply.ok
+        assert "'\\x1b[31mred\\x07' is not a language" in reply.text
     finally:
         world.close()
 
