@@ -1,8 +1,9 @@
 """Summaries by a language model (optional): an OpenAI-compatible /chat/completions endpoint.
 
 With LLM_BASE_URL and LLM_MODEL set, a paper's summary is two or three sentences the model
-writes from the title and abstract, in the chat's language. Every answer (or failure) is kept
-per PMID, language and model, so the model is never asked twice for the same paper. A timeout,
+writes from the title and abstract, in the chat's language. Every answer is kept per PMID,
+language and model, so the model is never asked twice for the same paper; a failure is kept for
+an hour (RETRY_FAILED_AFTER), so one timeout does not cost the paper its summary. A timeout,
 an error, an empty or unusable answer gives the offline summary instead, and nothing waits
 longer than LLM_TIMEOUT_SECONDS.
 """
@@ -13,6 +14,8 @@ import logging
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_ABSTRACT = 6000  # characters of abstract sent; enough for any structured abstract
 MAX_SUMMARY = 600
+RETRY_FAILED_AFTER = timedelta(hours=1)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -32,7 +36,13 @@ _LETTER = re.compile(r"[^\W\d_]")
 class LlmSummarizer:
     """Callable like `bot.summary.summarize`: (paper, language) -> Summary."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._url = settings.llm_base_url.rstrip("/") + "/chat/completions"
         self._model = settings.llm_model
         self._key = settings.llm_api_key
@@ -41,6 +51,7 @@ class LlmSummarizer:
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
         self._session = threading.local()
+        self._clock = clock
 
     def __call__(self, paper: Paper, language: str = "en") -> Summary:
         offline = summarize(paper, language)
@@ -49,10 +60,13 @@ class LlmSummarizer:
         with self._guard:
             lock = self._locks[(paper.pmid, language)]
         with lock:  # two chats needing the same summary at once still ask once
-            known = self._store.summaries.get(paper.pmid, language, self._model)
+            now = self._clock()
+            known = self._store.summaries.get(
+                paper.pmid, language, self._model, failures_after=now - RETRY_FAILED_AFTER
+            )
             if known is None:
                 text, error = self._ask(paper, language)
-                self._store.summaries.put(paper.pmid, language, self._model, text, error)
+                self._store.summaries.put(paper.pmid, language, self._model, text, error, at=now)
             else:
                 text, error = known
         if not text:

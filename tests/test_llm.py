@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,12 @@ def paper() -> Paper:
     return next(r for r in iter_records(fixture(TRIAL)) if isinstance(r, Paper))
 
 
-def summarizer(llm: FakeLlm, tmp_path: Path, timeout: str = "2") -> LlmSummarizer:
+def summarizer(
+    llm: FakeLlm,
+    tmp_path: Path,
+    timeout: str = "2",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> LlmSummarizer:
     settings = Settings.from_env(
         {
             "LLM_BASE_URL": llm.base_url,
@@ -42,7 +48,7 @@ def summarizer(llm: FakeLlm, tmp_path: Path, timeout: str = "2") -> LlmSummarize
         },
         env_file=None,
     )
-    return LlmSummarizer(settings, Store(tmp_path / "ps.db"))
+    return LlmSummarizer(settings, Store(tmp_path / "ps.db"), clock=clock)
 
 
 def test_a_good_answer_becomes_the_summary(llm: FakeLlm, tmp_path: Path) -> None:
@@ -90,8 +96,9 @@ def test_a_slow_model_is_abandoned_at_the_timeout(llm: FakeLlm, tmp_path: Path) 
 def test_the_model_is_never_asked_twice_for_a_paper_and_language(
     llm: FakeLlm, tmp_path: Path
 ) -> None:
-    """A second summary of the same paper comes from the database, even after a failure, and
-    even when two chats ask at the same moment; another language is a new question."""
+    """A second summary of the same paper comes from the database, also within the hour after a
+    failure, and even when two chats ask at the same moment; another language is a new
+    question."""
     s = summarizer(llm, tmp_path)
     threads = [threading.Thread(target=s, args=(paper(), "en")) for _ in range(4)]
     for thread in threads:
@@ -109,6 +116,28 @@ def test_the_model_is_never_asked_twice_for_a_paper_and_language(
     llm.reply = lambda request: "한국어 요약 문장입니다. 두 번째 문장도 있습니다."
     s(paper(), "ko")
     assert len(llm.requests) == 3
+
+
+def test_a_failure_is_asked_again_after_an_hour_and_an_answer_is_kept_for_good(
+    llm: FakeLlm, tmp_path: Path
+) -> None:
+    """One timeout does not cost a paper its model summary: after an hour the model is asked
+    again, and the answer it then gives is kept for good."""
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    s = summarizer(llm, tmp_path, clock=lambda: now)
+    llm.mode = "error"
+    assert s(paper(), "en") == summarize(paper(), "en")
+    llm.mode = "ok"
+    now += timedelta(minutes=59)
+    assert s(paper(), "en") == summarize(paper(), "en")
+    assert len(llm.requests) == 1
+    now += timedelta(minutes=2)
+    assert s(paper(), "en").text == "A randomized trial found that the drug works."
+    assert len(llm.requests) == 2
+    llm.mode = "error"
+    now += timedelta(days=30)
+    assert s(paper(), "en").text == "A randomized trial found that the drug works."
+    assert len(llm.requests) == 2
 
 
 def test_a_paper_without_abstract_is_not_sent_to_the_model(llm: FakeLlm, tmp_path: Path) -> None:
