@@ -173,6 +173,9 @@ class _Cycle:
         self.waiting: dict[str, set[str]] = {}  # query -> its PMIDs not fetched yet
         self.results: dict[str, SearchResult] = {}
         self.commits: list[Future[None]] = []
+        # Written and read on the writer thread only: PMIDs whose save failed, and why.
+        self.unsaved: set[str] = set()
+        self.save_error = ""
 
     def run(self, order: Sequence[str]) -> None:
         searches = deque(order)
@@ -258,7 +261,7 @@ class _Cycle:
                 self.commit(normalized)
 
     def commit(self, normalized: str) -> None:
-        self.commits.append(self.writer.submit(self._commit, normalized))
+        self.commits.append(self.writer.submit(self._commit_or_fail, normalized))
 
     def fail(self, normalized: str, error: str) -> None:
         subs, window = self.by_query[normalized], self.windows[normalized]
@@ -267,11 +270,30 @@ class _Cycle:
         )
 
     def _save(self, papers: list[Paper]) -> None:
-        self.report.new_papers += self.store.papers.save(papers)
+        try:
+            self.report.new_papers += self.store.papers.save(papers)
+        except Exception as exc:  # a full disk, a broken file: no query may move past them
+            log.error("could not store %d fetched papers: %s", len(papers), exc)
+            self.unsaved.update(paper.pmid for paper in papers)
+            self.save_error = str(exc)
+
+    def _commit_or_fail(self, normalized: str) -> None:
+        try:
+            self._commit(normalized)
+        except Exception as exc:  # rolled back, cursor included: the query is searched again
+            error = f"could not be stored: {exc}"
+            log.error("query %r %s", normalized, error)
+            self.report.failures.append((normalized, error))
 
     def _commit(self, normalized: str) -> None:
         subs, window = self.by_query[normalized], self.windows[normalized]
         outcome = self.results[normalized]
+        lost = self.unsaved.intersection(outcome.pmids)
+        if lost:
+            # Its cursor stays: the next poll searches the same window and fetches them again.
+            error = f"{len(lost)} of its papers could not be stored: {self.save_error}"
+            _fail(self.store, self.report, normalized, window, subs, error)
+            return
         already = self.store.polls.matched([s.id for s in subs], outcome.pmids)
         fresh = [p for p in outcome.pmids if any((s.id, p) not in already for s in subs)]
         papers = self.store.papers.get_many(fresh)

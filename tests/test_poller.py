@@ -385,6 +385,35 @@ def test_a_window_too_big_to_page_through_is_split(store: Store) -> None:
         assert store.papers.known(busy.pmids) == in_window
 
 
+def test_papers_that_could_not_be_stored_keep_their_querys_cursor(
+    fake: FakeEutils, store: Store
+) -> None:
+    """When saving fetched papers fails (here SQLite itself refuses every new paper, as on a
+    full disk), the poll reports the query as failed without a traceback, its cursor stays, and
+    the next poll, days later, still owes the chat every paper of the first window."""
+    settings = settings_for(fake)
+    chat = subscribe(store, "a", "crispr[tiab]")
+    with store.transaction() as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON papers"
+            " BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+    report = run_poll(store, fake, settings, date(2021, 6, 3))
+    [(query, error)] = report.failures  # type: ignore[attr-defined]
+    assert query == "crispr[tiab]"
+    assert "could not be stored: database or disk is full" in error
+    state = store.papers.query_state("crispr[tiab]")
+    assert state is None or not state["cursor"]
+    assert "database or disk is full" in chat_status(store, settings, chat)
+
+    with store.transaction() as db:
+        db.execute("DROP TRIGGER full")
+    later = run_poll(store, fake, settings, date(2021, 6, 7))
+    assert later.failures == []  # type: ignore[attr-defined]
+    owed = {pmid for (pmid,) in store.db.execute("SELECT pmid FROM deliveries").fetchall()}
+    assert expected(fake, "crispr[tiab]", "2021/05/27", "2021/06/03") <= owed
+
+
 @pytest.mark.parametrize("first_poll_fails", [False, True])
 def test_a_resumed_subscription_is_not_flooded_with_the_paused_weeks(
     fake: FakeEutils, store: Store, first_poll_fails: bool
