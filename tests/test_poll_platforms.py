@@ -11,6 +11,7 @@ import io
 import signal
 import socket
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -126,12 +127,11 @@ def states(env: dict[str, str]) -> dict[str, int]:
         return dict(db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state"))
 
 
-def assert_clean(result: object) -> None:
+def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
     """Exit 0, and no traceback or unclosed connection in the log."""
-    assert getattr(result, "returncode", None) == 0, result
-    err = str(getattr(result, "stderr", ""))
+    assert result.returncode == 0, result.stderr
     for sign in ("Traceback", "Unclosed", "ResourceWarning", "could not"):
-        assert sign not in err, err
+        assert sign not in result.stderr, result.stderr
 
 
 def assert_sent_only(telegram: FakeTelegram, slack: FakeSlack) -> None:
