@@ -6,8 +6,9 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
@@ -101,6 +102,29 @@ class App:
         delivered = await self.deliver()
         report.sent, report.send_failures = delivered.sent, delivered.failed
         return report, delivered
+
+    async def poll_once(self) -> tuple[PollReport, DeliveryReport]:
+        """`paper-surfer poll`: one poll, delivered on every configured platform without `run`."""
+        async with self.sending():
+            return await self.poll_and_deliver()
+
+    async def send_digests_once(self) -> DeliveryReport:
+        """`paper-surfer digest`: every digest chat's digest, delivered without `run`."""
+        async with self.sending():
+            return await self.send_digests_now()
+
+    @asynccontextmanager
+    async def sending(self) -> AsyncIterator[None]:
+        """The configured platforms connected to send only (no listener), closed afterwards,
+        also when the work in between fails. Rows of a platform that could not connect stay
+        pending for the next try; a `run` process sending at the same time never sends the
+        same row (the outbox leases each row to one sender)."""
+        try:
+            await asyncio.gather(*(c.open_for_sending() for c in self.channels.values()))
+            yield
+        finally:
+            for channel in self.channels.values():
+                await channel.stop()
 
     async def deliver(self) -> DeliveryReport:
         # The poll job and the retry job both deliver; one pass at a time in this process.

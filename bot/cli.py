@@ -156,7 +156,7 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
 
     app = App.create(_settings(env), out)
     try:
-        report, delivered = asyncio.run(app.poll_and_deliver())
+        report, delivered = asyncio.run(app.poll_once())
     finally:
         app.close()
     failed = f" ({len(report.failures)} failed)" if report.failures else ""
@@ -183,7 +183,7 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
 
     app = App.create(_settings(env), out)
     try:
-        delivered = asyncio.run(app.send_digests_now())
+        delivered = asyncio.run(app.send_digests_once())
     finally:
         app.close()
     out.write(f"Digests: {delivered.messages} sent, {delivered.failed} failed\n")

@@ -84,11 +84,21 @@ Message = CardMessage | ListMessage | TextMessage | DigestMessage | FileMessage
 
 
 class Channel(Protocol):
-    """A way to reach chats of one platform."""
+    """A way to reach chats of one platform.
+
+    `start` connects to send and to listen for commands (`paper-surfer run`);
+    `open_for_sending` connects to send only, with no listener, for one-shot commands such as
+    `paper-surfer poll` run from cron. `stop` closes whichever of the two was opened.
+    """
 
     name: str
 
     async def start(self) -> None: ...
+
+    async def open_for_sending(self) -> None:
+        """Connect to send only (one try): a platform that refuses or cannot be reached is
+        logged, and its messages wait, as in `start`."""
+        ...
 
     async def stop(self) -> None: ...
 

@@ -43,6 +43,9 @@ class LocalChannel:
     async def start(self) -> None:
         await asyncio.to_thread(self.alerts_dir.mkdir, parents=True, exist_ok=True)
 
+    async def open_for_sending(self) -> None:
+        return None  # nothing to connect to; `send` makes the day's folder
+
     async def stop(self) -> None:
         return None
 

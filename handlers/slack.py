@@ -97,15 +97,32 @@ class SlackChannel:
         self.client.session = ClientSession()
         self._starter = asyncio.create_task(self._connect(), name="slack-start")
 
+    async def open_for_sending(self) -> None:
+        """Check the token (auth.test) to send only: no HTTP listener, no Socket Mode.
+
+        One try: `paper-surfer poll` from cron must end, and the next run tries again."""
+        self.client.session = ClientSession()
+        try:
+            identity = await self._authenticate(retry=False)
+            if identity is not None:
+                self.ready.set()
+                log.info("Slack connected to %s (sending only)", identity)
+        except Exception:  # never let Slack take the other channels' deliveries down
+            log.exception("Slack could not connect; its messages wait for the next try")
+
     async def _connect(self) -> None:
         try:
-            if await self._authenticate():
+            identity = await self._authenticate(retry=True)
+            if identity is not None:
+                log.info("Slack connected to %s", identity)
                 await self._listen()
                 self.ready.set()
         except Exception:  # never let Slack's start take the other channels down
             log.exception("Slack could not start; the other channels keep running")
 
-    async def _authenticate(self) -> bool:
+    async def _authenticate(self, *, retry: bool) -> str | None:
+        """auth.test: 'workspace W as U', or None when Slack refuses our token, or fails and
+        `retry` is off. With `retry`, any other failure is tried again and again."""
         for attempt in itertools.count():
             try:
                 identity = await self.client.auth_test()
@@ -117,21 +134,19 @@ class SlackChannel:
                         "keep running",
                         error,
                     )
-                    return False
-                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
-                log.warning("Slack answered %s at start; trying again in %d s", error, wait)
+                    return None
+                problem = f"Slack answered {error} at start"
             except (ClientError, TimeoutError) as exc:
-                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
-                log.warning("cannot reach Slack (%s); trying again in %d s", exc, wait)
+                problem = f"cannot reach Slack ({exc})"
             else:
-                log.info(
-                    "Slack connected to workspace %s as %s",
-                    identity.get("team"),
-                    identity.get("user"),
-                )
-                return True
+                return f"workspace {identity.get('team')} as {identity.get('user')}"
+            if not retry:
+                log.warning("%s; its messages wait for the next try", problem)
+                return None
+            wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+            log.warning("%s; trying again in %d s", problem, wait)
             await asyncio.sleep(wait)
-        return False  # pragma: no cover - the loop above only ends by returning
+        return None  # pragma: no cover - the loop above only ends by returning
 
     async def _listen(self) -> None:
         if self._settings.slack_app_token:

@@ -141,7 +141,20 @@ class TelegramChannel:
         except Exception:  # never let Telegram's start take the other channels down
             log.exception("Telegram could not start; the other channels keep running")
 
-    async def _connect_once_reachable(self) -> None:
+    async def open_for_sending(self) -> None:
+        """Initialize the bot (getMe) to send only: no long polling, no webhook, no command menu.
+
+        One try: `paper-surfer poll` from cron must end, and the next run tries again."""
+        try:
+            if await self._initialize(retry=False):
+                self.ready.set()
+                log.info("Telegram connected as @%s (sending only)", self.username)
+        except Exception:  # never let Telegram take the other channels' deliveries down
+            log.exception("Telegram could not connect; its messages wait for the next try")
+
+    async def _initialize(self, *, retry: bool) -> bool:
+        """Reach the Bot API (getMe); False when Telegram refuses our token, or is unreachable
+        and `retry` is off. With `retry`, an unreachable Telegram is tried again and again."""
         for attempt in itertools.count():
             try:
                 await self.application.initialize()
@@ -151,12 +164,22 @@ class TelegramChannel:
                     "Telegram refused TELEGRAM_BOT_TOKEN (check it with BotFather); Telegram is "
                     "off, the other channels keep running"
                 )
-                return
+                return False
             except NetworkError as exc:
+                if not retry:
+                    log.warning(
+                        "cannot reach Telegram (%s); its messages wait for the next try", exc
+                    )
+                    return False
                 wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
                 log.warning("cannot reach Telegram (%s); trying again in %d s", exc, wait)
                 await asyncio.sleep(wait)
         self.username = self.application.bot.username
+        return True
+
+    async def _connect_once_reachable(self) -> None:
+        if not await self._initialize(retry=True):
+            return
         await self.application.start()
         await self._set_commands()
         updater = self.application.updater
@@ -187,6 +210,9 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
+        # The Application shuts down only what it initialized: after a refused token or an
+        # unreachable Telegram, the bot's HTTP clients were opened all the same.
+        await app.bot.shutdown()
 
     async def _set_commands(self) -> None:
         """The command menu, from the grammar's own table, in English and Korean."""

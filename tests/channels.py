@@ -36,6 +36,9 @@ class RecordingChannel:
     async def start(self) -> None:
         return None
 
+    async def open_for_sending(self) -> None:
+        return None
+
     async def stop(self) -> None:
         return None
 

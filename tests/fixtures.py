@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
@@ -38,3 +40,29 @@ def start_bot(
         env=env,
         cwd=folder,
     )
+
+
+def paper_surfer(
+    env: dict[str, str], folder: Path, *argv: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """One `paper-surfer` command (`poll`, `digest`, ...) from this venv as a child process,
+    run to its end; its output and log captured."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("paper-surfer")), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> bool:
+    """Poll `condition` until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
-from fixtures import fixture
+from fixtures import fixture, wait_until
 from servers.eutils import FakeEutils
 
 from bot.config import Settings
@@ -72,16 +71,6 @@ def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
     """What PubMed itself says matches `query` between two Entrez dates (YYYY/MM/DD)."""
     first, last = (datetime.strptime(d, "%Y/%m/%d").date() for d in (start, end))
     return set(fake.ids_between(pubmed_query.normalize(query), first, last))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20) -> bool:
-    """Poll `condition` until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def run_poll(store: Store, fake: FakeEutils, settings: Settings, day: date) -> object:

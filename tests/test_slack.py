@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from fixtures import fixture
+from received import slack_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.slack import (
     FakeSlack,
@@ -141,23 +142,6 @@ async def later(slack: FakeSlack, key: str) -> str:
     """The text of the first answer that came back through response_url `key`."""
     assert await slack.wait_for_async(lambda: len(slack.responses(key)) > 0, 20)
     return str(slack.responses(key)[0].get("text", ""))
-
-
-def card_pmids(slack: FakeSlack, channel: str) -> list[str]:
-    found = []
-    for message in slack.posted(channel):
-        for block in message.get("blocks", []):
-            for element in block.get("elements", []):
-                value = element.get("value", "") if isinstance(element, dict) else ""
-                if value.startswith("fb:save:"):
-                    found.append(value.split(":")[2])
-            text = (
-                (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
-            )
-            found += [
-                part.split("/")[0] for part in text.split("<https://pubmed.ncbi.nlm.nih.gov/")[1:]
-            ]
-    return found
 
 
 async def test_two_channels_subscribe_poll_and_get_valid_cards_once(

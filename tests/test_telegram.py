@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fixtures import bot_environment, fixture, start_bot
+from received import telegram_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.own_process import telegram_in_own_process
 from servers.telegram import FakeTelegram
@@ -106,22 +107,6 @@ async def say(telegram: FakeTelegram, chat_id: int, text: str, user_id: int | No
     telegram.push_text(chat_id, text, user_id=user_id)
     assert await telegram.wait_for_async(lambda: len(telegram.sent(chat_id)) > before, 20)
     return texts(telegram, chat_id)[before]
-
-
-def card_pmids(telegram: FakeTelegram, chat_id: int) -> list[str]:
-    """PMIDs of the cards a chat received (from their save buttons), and of its lists."""
-    found = []
-    for message in telegram.sent(chat_id):
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
-            for button in row:
-                data = button.get("callback_data", "")
-                if data.startswith("fb:save:"):
-                    found.append(data.split(":")[2])
-        for entity in message.get("entities", []):
-            url = entity.get("url", "")
-            if entity.get("type") == "text_link" and "pubmed.ncbi.nlm.nih.gov" in url:
-                found.append(url.rstrip("/").rsplit("/", 1)[1])
-    return found
 
 
 async def test_two_chats_subscribe_poll_and_each_gets_its_cards_once(
