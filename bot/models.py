@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +51,25 @@ class Paper:
     entrez_date: str = ""
     is_book: bool = False
 
+    # Identifiers come from records that publishers write (a DOI is whatever its publisher
+    # chose, "<", ">" and all): percent-encoded in a URL, none can end a link early or smuggle
+    # markup into a Slack, Telegram or Markdown link.
+
     @property
     def url(self) -> str:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return f"https://pubmed.ncbi.nlm.nih.gov/{quote(self.pmid, safe='')}/"
 
     @property
     def pmc_url(self) -> str:
         """Free full text in PubMed Central, or "" when the paper has no PMC id."""
-        return f"https://pmc.ncbi.nlm.nih.gov/articles/{self.pmcid}/" if self.pmcid else ""
+        if not self.pmcid:
+            return ""
+        return f"https://pmc.ncbi.nlm.nih.gov/articles/{quote(self.pmcid, safe='')}/"
+
+    @property
+    def doi_url(self) -> str:
+        """The DOI resolver's link, or "" when the paper has no DOI."""
+        return f"https://doi.org/{quote(self.doi, safe='/:;()')}" if self.doi else ""
 
     @property
     def year(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bot import digest
 from bot.cards import Card
@@ -53,8 +54,10 @@ def fit(text: str, limit: int) -> str:
 
 
 def link(url: str, label: str) -> str:
-    """A mrkdwn link; the label is escaped, and '|' would end it early, so it is replaced."""
-    return f"<{url}|{esc(label).replace('|', '¦')}>"
+    """A mrkdwn link. '<', '>', '|' and spaces in the URL are percent-encoded and '&' escaped,
+    so nothing in it can end the link or start another; in the label '|' is replaced."""
+    target = esc(quote(url, safe=":/?#[]@!$&'()*+,;=%~"))
+    return f"<{target}|{esc(label).replace('|', '¦')}>"
 
 
 def _plain(text: str) -> Block:
@@ -70,7 +73,7 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMes
     paper, lang = card.paper, card.summary.language
     title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
     byline = esc(_authors(paper, lang))
-    doi = link(f"https://doi.org/{paper.doi}", f"doi:{paper.doi}") if paper.doi else ""
+    doi = link(paper.doi_url, f"doi:{paper.doi}") if paper.doi else ""
     blocks: list[Block] = [{"type": "header", "text": _plain(fit(title, HEADER_LIMIT))}]
     about = "\n".join(x for x in (byline, doi) if x)
     if about:  # Slack refuses an empty section

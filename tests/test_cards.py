@@ -132,3 +132,16 @@ def test_text_card_fits_a_terminal_and_shortens_long_author_lists() -> None:
     assert "et al. (22 authors)" in text
     assert "Match 0.48 (medium): tumor: title, abstract" in text
     assert "Free full text: https://pmc.ncbi.nlm.nih.gov/articles/PMC5442267/" in text
+
+
+def test_markdown_card_escapes_identifiers_and_dates_from_the_record() -> None:
+    """A PMC id, PMID or date carrying markup is printed as text, not as Markdown or HTML."""
+    paper = Paper(
+        pmid="1<img src=x>", title="T", pmcid="PMC1<script>", pub_date="2021_*x*_", doi="10.1/<b>"
+    )
+    card = to_markdown(Card.build(paper))
+    assert "- **PMID**: 1\\<img src=x>" in card
+    assert "- **PMC ID**: PMC1\\<script>" in card
+    assert "- **Publication Date**: 2021\\_\\*x\\*\\_" in card
+    assert "- **DOI**: 10.1/\\<b>" in card
+    assert "https://pubmed.ncbi.nlm.nih.gov/1%3Cimg%20src%3Dx%3E/" in card

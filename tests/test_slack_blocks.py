@@ -6,6 +6,7 @@ escaping), so "Slack would accept it" is checked without a network.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -148,3 +149,44 @@ def test_the_context_line_has_journal_date_score_and_category() -> None:
     blocks = card_message(collected(first("biopython__pubmed4.xml"))).blocks
     [context] = [b for b in blocks if b["type"] == "context"]
     assert context["elements"][0]["text"].startswith("_Gut_ · 2017-06 · Match 0.74 (high)")
+
+
+def card_text(card: Card) -> str:
+    """Every mrkdwn and plain text of a card message, joined."""
+    texts = []
+    for block in card_message(card).blocks:
+        for part in [block.get("text"), *block.get("elements", [])]:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def test_a_hostile_doi_cannot_mention_the_channel_or_disguise_a_link() -> None:
+    """A DOI written to break out of its link puts no live <!channel> and no second link into
+    the card: its '<', '>', '|' and spaces are percent-encoded in the URL."""
+    doi = "10.1000/x><!channel> <https://evil.example/|Click here"
+    paper = Paper(pmid="1", title="A paper", doi=doi)
+    text = card_text(collected(paper))
+    assert "<!channel>" not in text
+    assert "<https://evil.example" not in text
+    links = re.findall(r"<([^<>]*)>", text)
+    assert links == [
+        "https://doi.org/10.1000/x%3E%3C%21channel%3E%20%3Chttps://evil.example/%7CClick%20here"
+        "|doi:10.1000/x&gt;&lt;!channel&gt; &lt;https://evil.example/¦Click here"
+    ]
+
+
+def test_a_real_sici_doi_links_to_the_doi_resolver_intact() -> None:
+    """PMID 10612833's DOI, with '<' and '>' in it, is one working link to doi.org."""
+    paper = next(
+        r
+        for r in iter_records(fixture("fatcat__pubmedsample_2019.xml"))
+        if isinstance(r, Paper) and r.pmid == "10612833"
+    )
+    assert paper.doi == "10.1002/(SICI)1098-1004(200001)15:1<114::AID-HUMU21>3.0.CO;2-4"
+    [link] = re.findall(r"<(https://doi\.org/[^<>]*)>", card_text(collected(paper)))
+    url, label = link.split("|")
+    assert (
+        url == "https://doi.org/10.1002/(SICI)1098-1004(200001)15:1%3C114::AID-HUMU21%3E3.0.CO;2-4"
+    )
+    assert label == "doi:10.1002/(SICI)1098-1004(200001)15:1&lt;114::AID-HUMU21&gt;3.0.CO;2-4"
