@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from bot.cli import main
 
 # The repository is /work/main and the shared, read-only fixtures are in /work/shared.
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "pubmed"
@@ -14,6 +17,13 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 def fixture(name: str) -> Path:
     """The path of one fixture file, by its file name in the fixtures folder."""
     return FIXTURES / name
+
+
+def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run one `paper-surfer` command in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), environ=env or {}, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
 
 
 def bot_environment(folder: Path, **settings: str) -> dict[str, str]:

@@ -33,7 +33,18 @@ def test_every_cli_command_is_in_readme() -> None:
     """Each subcommand the program accepts has a row in README's command table."""
     subparsers = next(a for a in _parser()._actions if a.dest == "command")
     commands = set(subparsers.choices)  # type: ignore[arg-type]
-    assert commands == {"run", "poll", "digest", "cmd", "search", "card", "parse"}
+    assert commands == {
+        "run",
+        "poll",
+        "digest",
+        "cmd",
+        "search",
+        "card",
+        "parse",
+        "stats",
+        "chats",
+        "backup",
+    }
     for command in commands:
         assert f"`paper-surfer {command}" in README, command
 
