@@ -208,7 +208,7 @@ def m006_retention(db: Database) -> None:
         ALTER TABLE deliveries_new RENAME TO deliveries;
         CREATE INDEX deliveries_due ON deliveries (state, chat);
         CREATE INDEX deliveries_pmid ON deliveries (pmid);
-        CREATE INDEX papers_fetched ON papers (fetched_at)
+        CREATE INDEX papers_fetched ON papers (fetched_at, pmid)
         """,
     )
 

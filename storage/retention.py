@@ -23,15 +23,17 @@ if TYPE_CHECKING:
 # write lock while a big first prune runs.
 BATCH = 500
 
-# Walks the papers in PMID order from `after`, so papers kept for a reason are looked at once.
+# Walks the old papers in (stored, PMID) order from where the last batch ended, on the
+# papers_fetched index: papers kept for a reason are looked at once a prune, and fresh papers
+# (most of the file) are never read.
 _PRUNABLE = """
-SELECT p.pmid FROM papers p
-WHERE p.pmid > :after AND p.fetched_at < :cutoff
+SELECT p.fetched_at, p.pmid FROM papers p
+WHERE p.fetched_at < :cutoff AND (p.fetched_at, p.pmid) > (:after_at, :after_pmid)
   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.pmid = p.pmid
       AND (d.state = 'pending' OR d.created_at >= :cutoff OR d.sent_at >= :cutoff))
   AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.pmid = p.pmid AND m.matched_at >= :cutoff)
   AND p.pmid NOT IN (SELECT pmid FROM feedback)
-ORDER BY p.pmid LIMIT :limit
+ORDER BY p.fetched_at, p.pmid LIMIT :limit
 """
 
 
@@ -43,15 +45,21 @@ class Retention:
         """Remove the papers no one has needed for `days` days; returns how many went."""
         cutoff = now_text((now or datetime.now(UTC)) - timedelta(days=days))
         removed = 0
-        after = ""
+        after = ("", "")
         while True:
             with self._store.transaction() as db:
-                params = {"after": after, "cutoff": cutoff, "limit": BATCH}
-                pmids = [row[0] for row in db.execute(_PRUNABLE, params).fetchall()]
-                if not pmids:
+                params = {
+                    "cutoff": cutoff,
+                    "after_at": after[0],
+                    "after_pmid": after[1],
+                    "limit": BATCH,
+                }
+                found = db.execute(_PRUNABLE, params).fetchall()
+                if not found:
                     return removed
+                pmids = [pmid for _, pmid in found]
                 marks = placeholders(len(pmids))
                 for table in ("matches", "summaries", "papers"):
                     db.execute(f"DELETE FROM {table} WHERE pmid IN ({marks})", pmids)
             removed += len(pmids)
-            after = pmids[-1]
+            after = found[-1]
