@@ -23,19 +23,6 @@ if TYPE_CHECKING:
 # write lock while a big first prune runs.
 BATCH = 500
 
-# Walks the old papers in (stored, PMID) order from where the last batch ended, on the
-# papers_fetched index: papers kept for a reason are looked at once a prune, and fresh papers
-# (most of the file) are never read.
-_PRUNABLE = """
-SELECT p.fetched_at, p.pmid FROM papers p
-WHERE p.fetched_at < :cutoff AND (p.fetched_at, p.pmid) > (:after_at, :after_pmid)
-  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.pmid = p.pmid
-      AND (d.state = 'pending' OR d.created_at >= :cutoff OR d.sent_at >= :cutoff))
-  AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.pmid = p.pmid AND m.matched_at >= :cutoff)
-  AND p.pmid NOT IN (SELECT pmid FROM feedback)
-ORDER BY p.fetched_at, p.pmid LIMIT :limit
-"""
-
 
 class Retention:
     def __init__(self, store: Store) -> None:
@@ -54,12 +41,28 @@ class Retention:
                     "after_pmid": after[1],
                     "limit": BATCH,
                 }
-                found = db.execute(_PRUNABLE, params).fetchall()
+                # The old papers in (stored, PMID) order from where the last batch ended, on
+                # the papers_fetched index: papers kept for a reason are looked at once a
+                # prune, and fresh papers (most of the file) are never read.
+                found = db.execute(
+                    "SELECT p.fetched_at, p.pmid FROM papers p"
+                    " WHERE p.fetched_at < :cutoff"
+                    " AND (p.fetched_at, p.pmid) > (:after_at, :after_pmid)"
+                    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.pmid = p.pmid"
+                    "   AND (d.state = 'pending' OR d.created_at >= :cutoff"
+                    "   OR d.sent_at >= :cutoff))"
+                    " AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.pmid = p.pmid"
+                    "   AND m.matched_at >= :cutoff)"
+                    " AND p.pmid NOT IN (SELECT pmid FROM feedback)"
+                    " ORDER BY p.fetched_at, p.pmid LIMIT :limit",
+                    params,
+                ).fetchall()
                 if not found:
                     return removed
                 pmids = [pmid for _, pmid in found]
                 marks = placeholders(len(pmids))
-                for table in ("matches", "summaries", "papers"):
-                    db.execute(f"DELETE FROM {table} WHERE pmid IN ({marks})", pmids)
+                db.execute(f"DELETE FROM matches WHERE pmid IN ({marks})", pmids)
+                db.execute(f"DELETE FROM summaries WHERE pmid IN ({marks})", pmids)
+                db.execute(f"DELETE FROM papers WHERE pmid IN ({marks})", pmids)
             removed += len(pmids)
             after = found[-1]
