@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -316,7 +317,10 @@ def _existing_store(settings: Settings) -> Store:
             f"no database at {settings.database_path} (check DATABASE_PATH; the bot makes it"
             " on its first run)"
         )
-    return Store(settings.database_path)
+    try:
+        return Store(settings.database_path)
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a damaged file
+        raise CommandFailed(f"cannot read the database {settings.database_path}: {exc}") from exc
 
 
 def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:

@@ -184,6 +184,20 @@ def test_stats_and_chats_without_a_database_are_one_line_and_make_none(tmp_path:
     assert not path.exists()
 
 
+@pytest.mark.parametrize("command", ["stats", "chats", "backup"])
+def test_a_file_that_is_not_a_database_is_one_line(command: str, tmp_path: Path) -> None:
+    """DATABASE_PATH naming some other file: exit 1 with one line, never a traceback."""
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, " * 500)
+    args = [command, str(tmp_path / "copy.db")] if command == "backup" else [command]
+    code, out, err = cli(*args, env={"DATABASE_PATH": str(path)})
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert "file is not a database" in err
+    assert path.read_text() == "not a database, " * 500
+    assert not (tmp_path / "copy.db").exists()
+
+
 @pytest.mark.parametrize("command", ["stats", "chats"])
 def test_an_unknown_format_is_bad_usage(command: str, tmp_path: Path) -> None:
     """`--format yaml` is a usage error: exit 2."""
