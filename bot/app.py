@@ -24,7 +24,7 @@ from bot.messages import Channel
 from bot.models import Chat
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
-from bot.scheduler import build_scheduler, schedule_digest
+from bot.scheduler import PRUNE_JOB, build_scheduler, schedule_digest, schedule_prune
 from bot.service import ChatService
 from bot.summary import Summarize, summarize
 from handlers import build_channels
@@ -44,6 +44,9 @@ class App:
     channels: dict[str, Channel] = field(default_factory=dict)
     _jobs: set[asyncio.Task[object]] = field(default_factory=set)
     _delivering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # A prune never runs in the middle of a poll in this process (see bot/poller.py for one in
+    # another process): a paper the poll found stored would be gone by the time it commits.
+    _poll_or_prune: asyncio.Lock = field(default_factory=asyncio.Lock)
     _scheduler: AsyncIOScheduler | None = None
     _llm: LlmSummarizer | None = None
 
@@ -98,7 +101,8 @@ class App:
         return execute(self.context, self.local_chat(), text)
 
     async def poll_and_deliver(self) -> tuple[PollReport, DeliveryReport]:
-        report = await asyncio.to_thread(poll_cycle, self.store, self.client, self.settings)
+        async with self._poll_or_prune:
+            report = await asyncio.to_thread(poll_cycle, self.store, self.client, self.settings)
         delivered = await self.deliver()
         report.sent, report.send_failures = delivered.sent, delivered.failed
         return report, delivered
@@ -133,6 +137,14 @@ class App:
                 self.store, self.channels, self.settings, summarizer=self.summarizer
             )
 
+    async def prune(self) -> int:
+        """Remove the papers nobody has needed for RETENTION_DAYS; how many went."""
+        days = self.settings.retention_days
+        async with self._poll_or_prune:
+            removed = await asyncio.to_thread(self.store.retention.prune, days)
+        log.info("retention: removed %d papers not needed for %d days", removed, days)
+        return removed
+
     async def run(self) -> None:
         """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""
         stop = asyncio.Event()
@@ -147,6 +159,7 @@ class App:
         scheduler = build_scheduler(
             self._poll_job, self._deliver_job, self.settings.poll_interval_minutes
         )
+        schedule_prune(scheduler, self._prune_job)
         for chat in self.store.chats.all():  # digest jobs are rebuilt from the database
             schedule_digest(scheduler, chat, self._digest_job)
         self._scheduler = scheduler
@@ -156,6 +169,12 @@ class App:
             ", ".join(self._channel_labels()),
             self.settings.database_path,
             f"{self.settings.poll_interval_minutes:g}",
+        )
+        prune = scheduler.get_job(PRUNE_JOB)
+        log.info(
+            "retention: papers not needed for %d days are pruned daily, next at %s",
+            self.settings.retention_days,
+            f"{prune.next_run_time:%Y-%m-%d %H:%M %Z}" if prune else "never",
         )
         try:
             await stop.wait()
@@ -220,6 +239,9 @@ class App:
 
     async def _poll_job(self) -> None:
         await self._job("poll", self.poll_and_deliver)
+
+    async def _prune_job(self) -> None:
+        await self._job("prune", self.prune)
 
     async def _deliver_job(self) -> None:
         await self._job("delivery pass", self.deliver)

@@ -11,12 +11,14 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
-from bot import __version__, logs
+from bot import __version__, logs, overview
 from bot.cards import Card, Collection, render
 from bot.config import Settings
 from bot.errors import PaperSurferError
@@ -25,6 +27,9 @@ from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
 from bot.pubmed.parse import iter_records
 from bot.scoring import score
+
+if TYPE_CHECKING:
+    from storage import Store
 
 PROG = "paper-surfer"
 log = logging.getLogger(PROG)
@@ -98,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("file", help="efetch output or an NLM file (.xml, .xml.gz), or - for stdin")
     sub.add_argument("--format", choices=("jsonl", "markdown"), default="jsonl")
     sub.set_defaults(handler=_parse)
+
+    sub = commands.add_parser(
+        "stats", help="operator's summary: chats, subscriptions, papers, deliveries, last poll"
+    )
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+    sub.set_defaults(handler=_stats)
+    sub = commands.add_parser("chats", help="every chat with its settings and subscriptions")
+    sub.add_argument("--format", choices=("text", "json"), default="text")
+    sub.set_defaults(handler=_chats)
+    sub = commands.add_parser(
+        "backup", help="consistent copy of the database while the bot runs; never overwrites"
+    )
+    sub.add_argument("file", help="the new file to write (it must not exist)")
+    sub.set_defaults(handler=_backup)
     return parser
 
 
@@ -286,6 +305,63 @@ def _parse(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     out.flush()
     err.write(f"{PROG}: {papers} record{'' if papers == 1 else 's'}")
     err.write(f", {len(deleted)} deleted PMIDs: {' '.join(deleted)}\n" if deleted else "\n")
+    return 0
+
+
+# --- the operator's commands --------------------------------------------------------------------
+
+
+def _existing_store(settings: Settings) -> Store:
+    """The bot's database; never a new, empty one made by asking about it."""
+    from storage import Store
+
+    if not settings.database_path.is_file():
+        raise CommandFailed(
+            f"no database at {settings.database_path} (check DATABASE_PATH; the bot makes it"
+            " on its first run)"
+        )
+    try:
+        return Store(settings.database_path)
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a damaged file
+        raise CommandFailed(f"cannot read the database {settings.database_path}: {exc}") from exc
+
+
+def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    store = _existing_store(_settings(env))
+    try:
+        stats = store.admin.stats()
+    finally:
+        store.close()
+    if args.format == "json":
+        out.write(json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(overview.stats_text(stats))
+    return 0
+
+
+def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    store = _existing_store(_settings(env))
+    try:
+        chats = store.admin.chats()
+    finally:
+        store.close()
+    if args.format == "json":
+        out.write(json.dumps({"chats": chats}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(overview.chats_text(chats))
+    return 0
+
+
+def _backup(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from storage.admin import BackupError, backup
+
+    settings = _settings(env)
+    target = Path(args.file)
+    try:
+        backup(settings.database_path, target)
+    except BackupError as exc:
+        raise CommandFailed(str(exc)) from exc
+    out.write(f"Backed up {settings.database_path} to {target} ({target.stat().st_size:,} bytes)\n")
     return 0
 
 

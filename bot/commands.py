@@ -345,7 +345,9 @@ def _export(ctx: Context, chat: Chat, args: str) -> Reply:
     if not pmids:
         return Reply(t(lang, "export.none", days=EXPORT_DAYS))
     papers = ctx.store.papers.get_many(pmids)
-    ordered = [papers[p] for p in pmids if p in papers]
+    ordered = [papers[p] for p in pmids if p in papers]  # pruned papers are left out
+    if not ordered:
+        return Reply(t(lang, "export.none", days=EXPORT_DAYS))
     today = ctx.now().astimezone(ZoneInfo(chat.timezone)).date()
     name, data, mime = export(ordered, fmt, today=today)
     caption = t(lang, f"export.{what}", count=len(ordered), format=fmt, days=EXPORT_DAYS)

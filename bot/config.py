@@ -50,6 +50,7 @@ class Settings:
     score_high: float = 0.7
     score_medium: float = 0.4
     alerts_dir: Path = Path("alerts")
+    retention_days: int = 365
     telegram_bot_token: str = field(default="", repr=False)
     telegram_api_url: str = TELEGRAM_API_URL
     telegram_webhook_url: str = ""
@@ -134,6 +135,9 @@ def _build(read: _Reader) -> Settings:
         score_high=read.get("SCORE_HIGH", 0.7, _fraction, "a number from 0 to 1"),
         score_medium=read.get("SCORE_MEDIUM", 0.4, _fraction, "a number from 0 to 1"),
         alerts_dir=Path(read.raw("ALERTS_DIR") or "alerts"),
+        retention_days=read.get(
+            "RETENTION_DAYS", 365, _retention_days, "a whole number of days from 1 to 36500"
+        ),
         telegram_bot_token=read.raw("TELEGRAM_BOT_TOKEN"),
         telegram_api_url=read.get("TELEGRAM_API_URL", TELEGRAM_API_URL, _url, "a URL"),
         telegram_webhook_url=read.get("TELEGRAM_WEBHOOK_URL", "", _url, "a URL"),
@@ -235,6 +239,13 @@ def _positive_int(value: str) -> int:
 def _days(value: str) -> int:
     number = int(value)
     if not 1 <= number <= 3650:
+        raise ValueError(value)
+    return number
+
+
+def _retention_days(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 36500:  # a hundred years; more would overflow date arithmetic
         raise ValueError(value)
     return number
 

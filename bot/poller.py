@@ -297,6 +297,12 @@ class _Cycle:
         already = self.store.polls.matched([s.id for s in subs], outcome.pmids)
         fresh = [p for p in outcome.pmids if any((s.id, p) not in already for s in subs)]
         papers = self.store.papers.get_many(fresh)
+        # Stored when searched (not fetched by this poll) yet gone now: the daily prune removed
+        # them meanwhile. Committing without them would lose them; the next poll fetches them.
+        vanished = sum(1 for p in fresh if p not in papers and p not in self.fetched)
+        if vanished:
+            _fail(self.store, self.report, normalized, window, subs, _pruned(vanished))
+            return
         committed = self.store.polls.commit_query(
             self.report.run,
             normalized,
@@ -305,9 +311,17 @@ class _Cycle:
             found=len(outcome.pmids),
             subscriptions=subs,
             matches=_matches(normalized, subs, papers.values(), already, self.settings),
+            required=papers.keys(),
         )
+        if committed.vanished:  # the same, pruned between reading and committing
+            _fail(self.store, self.report, normalized, window, subs, _pruned(committed.vanished))
+            return
         self.report.matches += committed.new_matches
         self.report.deliveries += committed.new_deliveries
+
+
+def _pruned(count: int) -> str:
+    return f"{count} of its papers were pruned while this poll ran; they are fetched again"
 
 
 def _lost(count: int) -> str:

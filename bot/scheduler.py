@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
@@ -21,6 +21,10 @@ from bot.models import Chat
 POLL_JOB = "poll"
 DELIVERY_JOB = "deliver"
 DELIVERY_INTERVAL_SECONDS = 30  # how soon failed sends are retried once they are due
+PRUNE_JOB = "prune"
+# The daily prune's first run after a start: late enough to leave the start-up poll alone,
+# early enough that a bot restarted every day still prunes.
+PRUNE_DELAY = timedelta(minutes=10)
 
 
 def build_scheduler(
@@ -51,6 +55,21 @@ def build_scheduler(
         misfire_grace_time=DELIVERY_INTERVAL_SECONDS,
     )
     return scheduler
+
+
+def schedule_prune(scheduler: AsyncIOScheduler, prune: Callable[[], Awaitable[object]]) -> None:
+    """Add the daily retention job: old papers nobody needs are removed (storage/retention.py)."""
+    scheduler.add_job(
+        prune,
+        IntervalTrigger(days=1, timezone=UTC),
+        id=PRUNE_JOB,
+        name="prune old papers",
+        next_run_time=datetime.now(UTC) + PRUNE_DELAY,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
 
 
 def digest_job_id(chat: Chat) -> str:

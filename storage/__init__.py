@@ -4,7 +4,7 @@
 work at once), applies the migrations at start, and groups its queries by what they are about:
 `store.chats` (chats and subscriptions), `store.papers` (papers and query cursors),
 `store.outbox` (deliveries), `store.polls` (poll runs and what they did), `store.feedback`
-(button presses).
+(button presses), `store.retention` (pruning old papers), `store.admin` (the operator's view).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage.admin import Admin
 from storage.chats import Chats
 from storage.feedback import Feedback
 from storage.migrations import migrations
 from storage.outbox import Outbox
 from storage.papers import Papers
 from storage.polls import Polls
+from storage.retention import Retention
 from storage.rows import now_text
 from storage.summaries import Summaries
 
@@ -48,6 +50,8 @@ class Store:
         self.polls = Polls(self)
         self.feedback = Feedback(self)
         self.summaries = Summaries(self)
+        self.retention = Retention(self)
+        self.admin = Admin(self)
 
     @property
     def db(self) -> Database:

@@ -172,6 +172,47 @@ def m005_lease_owner(db: Database) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m006_retention(db: Database) -> None:
+    """Papers can be pruned while their delivery history stays: `deliveries.pmid` no longer
+    references `papers` (its unique chat and PMID is what keeps a paper found again from going
+    to a chat twice), and indexes let the daily prune find old, unneeded papers quickly."""
+    # SQLite cannot drop a constraint: the table is rebuilt, same columns in the same order.
+    _run(
+        db,
+        """
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            pmid TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+            kind TEXT NOT NULL DEFAULT '',
+            batch TEXT NOT NULL DEFAULT '',
+            score REAL NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            next_attempt_at TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            poll_run INTEGER,
+            created_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL DEFAULT '',
+            lease_until TEXT NOT NULL DEFAULT '',
+            lease_owner TEXT NOT NULL DEFAULT '',
+            UNIQUE (chat, pmid)
+        );
+        INSERT INTO deliveries_new SELECT id, chat, pmid, state, kind, batch, score, attempts,
+            last_error, next_attempt_at, message_id, poll_run, created_at, sent_at, lease_until,
+            lease_owner FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_new RENAME TO deliveries;
+        CREATE INDEX deliveries_due ON deliveries (state, chat);
+        CREATE INDEX deliveries_pmid ON deliveries (pmid);
+        CREATE INDEX papers_fetched ON papers (fetched_at, pmid)
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

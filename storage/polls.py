@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,8 @@ class QueryOutcome:
 
     new_matches: int
     new_deliveries: int
+    # Papers the commit needed that were gone (pruned while the poll ran): nothing was written.
+    vanished: int = 0
 
 
 class Polls:
@@ -66,11 +68,14 @@ class Polls:
         found: int,
         subscriptions: Sequence[Subscription],
         matches: Iterable[tuple[Subscription, str, Score]],
+        required: Collection[str] = (),
     ) -> QueryOutcome:
         """Store one query's matches and owed deliveries, and advance its cursor: all at once.
 
         One transaction: if anything fails, neither the matches nor the cursor move, and the
-        next poll searches the same window again.
+        next poll searches the same window again. The same happens when a paper of `required`
+        (those the matches were scored on) is no longer stored: the daily prune removed it
+        meanwhile, and the next poll fetches it again instead of losing it.
         """
         now = now_text()
         ids = [sub.id for sub in subscriptions]
@@ -94,6 +99,16 @@ class Polls:
         # pairs, and one statement per pair made committing slower than searching.
         new_here = f"m.poll_run = ? AND m.subscription IN ({marks})"
         with self._store.transaction() as db:
+            wanted = list(dict.fromkeys(required))
+            stored = sum(
+                db.execute(
+                    f"SELECT COUNT(*) FROM papers WHERE pmid IN ({placeholders(len(chunk))})",
+                    chunk,
+                ).fetchone()[0]
+                for chunk in (wanted[i : i + 900] for i in range(0, len(wanted), 900))
+            )
+            if stored < len(wanted):
+                return QueryOutcome(0, 0, vanished=len(wanted) - stored)
             db.conn.executemany(
                 "INSERT OR IGNORE INTO matches (subscription, pmid, score, category, reasons,"
                 " poll_run, matched_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

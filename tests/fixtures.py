@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bot.cli import main
 
 # Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
@@ -16,6 +19,13 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
 def fixture(name: str) -> Path:
     """The path of one fixture file, by its file name in the fixtures folder."""
     return FIXTURES / name
+
+
+def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run one `paper-surfer` command in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), environ=env or {}, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
 
 
 def bot_environment(folder: Path, **settings: str) -> dict[str, str]:

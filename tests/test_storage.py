@@ -57,6 +57,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m003_feedback",),
         ("m004_summaries",),
         ("m005_lease_owner",),
+        ("m006_retention",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
