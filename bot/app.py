@@ -82,6 +82,8 @@ class App:
         return ChatService(self.context, self.chat_defaults())
 
     def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
         self.store.close()
 
     def chat_defaults(self) -> dict[str, str]:

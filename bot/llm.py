@@ -10,11 +10,15 @@ longer than LLM_TIMEOUT_SECONDS.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MAX_ABSTRACT = 6000  # characters of abstract sent; enough for any structured abstract
 MAX_SUMMARY = 600
+# A chat-completions answer of 400 tokens is a few kilobytes; anything far beyond is not one.
+MAX_ANSWER_BYTES = 256 * 1024
+WORKERS = 8
 RETRY_FAILED_AFTER = timedelta(hours=1)
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -52,6 +59,10 @@ class LlmSummarizer:
         self._guard = threading.Lock()
         self._session = threading.local()
         self._clock = clock
+        # requests' timeout bounds each socket read, not the call: a server that trickles a
+        # byte at a time would hold a delivery for minutes. The call runs in a worker, and the
+        # caller waits for it at most LLM_TIMEOUT_SECONDS; a late answer is dropped.
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="llm")
 
     def __call__(self, paper: Paper, language: str = "en") -> Summary:
         offline = summarize(paper, language)
@@ -73,8 +84,21 @@ class LlmSummarizer:
             return offline
         return Summary(language, offline.design, "", text)
 
+    def close(self) -> None:
+        """Stop waiting for answers nobody will use."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def _ask(self, paper: Paper, language: str) -> tuple[str, str]:
-        """(summary, "") or ("", why not)."""
+        """(summary, "") or ("", why not), within LLM_TIMEOUT_SECONDS."""
+        deadline = time.monotonic() + self._timeout
+        call = self._pool.submit(self._request, paper, language, deadline)
+        try:
+            return call.result(timeout=self._timeout)
+        except FutureTimeout:
+            call.cancel()
+            return _failed(paper, f"no complete answer within {self._timeout:g} s")
+
+    def _request(self, paper: Paper, language: str, deadline: float) -> tuple[str, str]:
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         body = {
             "model": self._model,
@@ -86,18 +110,26 @@ class LlmSummarizer:
             ],
         }
         try:
-            response = self._http().post(
+            with self._http().post(
                 self._url,
                 json=body,
                 headers=headers,
                 timeout=(min(5.0, self._timeout), self._timeout),
-            )
+                stream=True,
+            ) as response:
+                if response.status_code != 200:
+                    return _failed(paper, f"HTTP {response.status_code}")
+                answer = _read_capped(response, deadline)
         except requests.RequestException as exc:
             return _failed(paper, f"unreachable: {type(exc).__name__}")
-        if response.status_code != 200:
-            return _failed(paper, f"HTTP {response.status_code}")
+        except _Unusable as exc:
+            return _failed(paper, str(exc))
+        except _Late:
+            return "", "late"  # the caller said so already, and used the offline summary
+        if time.monotonic() > deadline:
+            return "", "late"
         try:
-            text = str(response.json()["choices"][0]["message"]["content"] or "")
+            text = str(json.loads(answer)["choices"][0]["message"]["content"] or "")
         except (ValueError, KeyError, IndexError, TypeError):
             return _failed(paper, "not a chat-completions answer")
         text = " ".join(text.split())
@@ -111,6 +143,28 @@ class LlmSummarizer:
         if session is None:
             session = self._session.value = requests.Session()
         return session
+
+
+class _Unusable(Exception):
+    """An answer not worth reading on: too big."""
+
+
+class _Late(Exception):
+    """An answer still arriving at the deadline: the caller has already moved on."""
+
+
+def _read_capped(response: requests.Response, deadline: float) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _Unusable(f"answer of {int(declared):,} bytes")
+    body = bytearray()
+    for chunk in response.iter_content(16 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise _Unusable(f"answer over {MAX_ANSWER_BYTES:,} bytes")
+        if time.monotonic() > deadline:
+            raise _Late
+    return bytes(body)
 
 
 def _prompt(paper: Paper) -> str:

@@ -93,6 +93,34 @@ def test_a_slow_model_is_abandoned_at_the_timeout(llm: FakeLlm, tmp_path: Path) 
     assert summary == summarize(paper(), "en")
 
 
+def test_a_trickling_answer_is_abandoned_at_the_deadline_and_not_used(
+    llm: FakeLlm, tmp_path: Path
+) -> None:
+    """A model that sends its (good) answer a byte at a time holds a summary no longer than
+    LLM_TIMEOUT_SECONDS in all, and the late answer is not kept."""
+    llm.mode, llm.delay = "trickle", 0.05  # about 15 s for the whole answer
+    s = summarizer(llm, tmp_path, timeout="1")
+    started = time.monotonic()
+    assert s(paper(), "en") == summarize(paper(), "en")
+    assert time.monotonic() - started < 2.0
+    assert Store(tmp_path / "ps.db").summaries.get(paper().pmid, "en", "tiny-model") == (
+        "",
+        "no complete answer within 1 s",
+    )
+
+
+def test_a_huge_answer_is_refused_without_reading_it_all(llm: FakeLlm, tmp_path: Path) -> None:
+    """An answer of megabytes (with no Content-Length to warn) is cut off after 256 KB and the
+    offline summary used."""
+    llm.mode = "huge"
+    s = summarizer(llm, tmp_path, timeout="10")
+    assert s(paper(), "en") == summarize(paper(), "en")
+    assert Store(tmp_path / "ps.db").summaries.get(paper().pmid, "en", "tiny-model") == (
+        "",
+        "answer over 262,144 bytes",
+    )
+
+
 def test_the_model_is_never_asked_twice_for_a_paper_and_language(
     llm: FakeLlm, tmp_path: Path
 ) -> None:

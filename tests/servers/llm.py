@@ -1,8 +1,10 @@
 """A loopback stand-in for an OpenAI-compatible endpoint: POST /v1/chat/completions.
 
 It answers with the text of `reply(request)` unless told to misbehave: `mode` = "ok", "slow"
-(wait `delay` seconds first), "error" (HTTP 500), "empty" (an empty message), "garbage" (not
-JSON) or "no_choices" (JSON without choices). Every request body is recorded.
+(wait `delay` seconds first), "trickle" (a good answer, one byte every `delay` seconds), "huge"
+(a good answer of about 5.6 MB, with no Content-Length), "error" (HTTP 500), "empty" (an empty
+message), "garbage" (not JSON) or "no_choices" (JSON without choices). Every request body is
+recorded.
 """
 
 from __future__ import annotations
@@ -68,7 +70,38 @@ class FakeLlm:
                             }
                         ],
                     }
-                    self._send(200, json.dumps(answer).encode())
+                    body = json.dumps(answer).encode()
+                    if fake.mode == "trickle":
+                        self._trickle(body)
+                    elif fake.mode == "huge":
+                        self._huge(answer)
+                    else:
+                        self._send(200, body)
+
+            def _trickle(self, body: bytes) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(fake.delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _huge(self, answer: dict[str, Any]) -> None:
+                answer["choices"][0]["message"]["content"] = "A long answer. " * 375_000
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(json.dumps(answer).encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
 
             def _send(self, status: int, body: bytes) -> None:
                 try:
