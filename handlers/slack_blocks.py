@@ -42,15 +42,19 @@ def esc(text: str) -> str:
 
 def fit(text: str, limit: int) -> str:
     """`text` shortened at a word so that, escaped, it is at most `limit` characters."""
-    if len(esc(text)) <= limit:
-        return esc(text)
-    budget = limit
-    while budget > 1:
-        cut = shorten(text, budget)
-        if len(esc(cut)) <= limit:
-            return esc(cut)
-        budget -= max(1, len(esc(cut)) - limit)
-    return "…"
+    escaped = esc(text)
+    if len(escaped) <= limit:
+        return escaped
+    # The longest cut whose escaped form fits: text dense in "<&>" grows fourfold when escaped,
+    # so the cut is searched for, not guessed from the raw length.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(esc(shorten(text, middle))) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return esc(shorten(text, low)) if low > 1 else "…"
 
 
 def link(url: str, label: str) -> str:

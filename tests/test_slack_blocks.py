@@ -23,6 +23,7 @@ from handlers.slack_blocks import (
     SECTION_LIMIT,
     card_message,
     esc,
+    fit,
     home_view,
     list_messages,
     reply_messages,
@@ -190,3 +191,13 @@ def test_a_real_sici_doi_links_to_the_doi_resolver_intact() -> None:
         url == "https://doi.org/10.1002/(SICI)1098-1004(200001)15:1%3C114::AID-HUMU21%3E3.0.CO;2-4"
     )
     assert label == "doi:10.1002/(SICI)1098-1004(200001)15:1&lt;114::AID-HUMU21&gt;3.0.CO;2-4"
+
+
+@pytest.mark.parametrize("text", ["<" * 1600, "a<b & c>d " * 400, "&" * 5000])
+def test_fit_keeps_as_much_of_a_markup_dense_text_as_fits_escaped(text: str) -> None:
+    """Text full of '<', '&' and '>' is cut to fit once escaped, not collapsed to '…'."""
+    fitted = fit(text, 3000)
+    assert 2900 <= len(fitted) <= 3000
+    assert fitted.endswith("…")
+    unescaped = fitted[:-1].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert text.startswith(unescaped.rstrip())
