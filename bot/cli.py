@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
 from bot.pubmed.parse import iter_records
 from bot.scoring import score
+from storage import DatabaseUnusable
 
 if TYPE_CHECKING:
     from storage import Store
@@ -52,7 +52,7 @@ def main(
     env = os.environ if environ is None else environ
     try:
         return int(args.handler(args, env, out, err))
-    except PaperSurferError as exc:
+    except (PaperSurferError, DatabaseUnusable) as exc:
         err.write(f"{PROG}: {exc}\n")
         return 1
     except KeyboardInterrupt:
@@ -320,10 +320,7 @@ def _existing_store(settings: Settings) -> Store:
             f"no database at {settings.database_path} (check DATABASE_PATH; the bot makes it"
             " on its first run)"
         )
-    try:
-        return Store(settings.database_path)
-    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a damaged file
-        raise CommandFailed(f"cannot read the database {settings.database_path}: {exc}") from exc
+    return Store(settings.database_path)
 
 
 def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:

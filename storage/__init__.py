@@ -9,6 +9,7 @@ work at once), applies the migrations at start, and groups its queries by what t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -28,7 +29,12 @@ from storage.retention import Retention
 from storage.rows import now_text
 from storage.summaries import Summaries
 
-__all__ = ["Store", "now_text"]
+__all__ = ["DatabaseUnusable", "Store", "now_text"]
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be opened for work: not SQLite, damaged, read-only, full, or made by
+    a newer Paper Surfer. The message is one line for the user."""
 
 
 class Store:
@@ -39,11 +45,14 @@ class Store:
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One IMMEDIATE transaction around them: two processes starting at once (`run` and a
-        # `cmd`) apply the migrations one after the other, never both at the same time.
-        with self.transaction() as db:
-            migrations.apply(db)
+        try:
+            self._open()
+        except DatabaseUnusable:
+            self.close()
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            self.close()
+            raise DatabaseUnusable(f"cannot use the database {self.path}: {exc}") from exc
         self.chats = Chats(self)
         self.papers = Papers(self)
         self.outbox = Outbox(self)
@@ -52,6 +61,25 @@ class Store:
         self.summaries = Summaries(self)
         self.retention = Retention(self)
         self.admin = Admin(self)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Chats, their subscriptions and their saved papers are nobody else's business: the
+        # file is created readable by its owner only (SQLite gives -wal and -shm its mode).
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        # One IMMEDIATE transaction around them: two processes starting at once (`run` and a
+        # `cmd`) apply the migrations one after the other, never both at the same time.
+        with self.transaction() as db:
+            # Every migration this version has is pending on an empty database.
+            known = {migration.name for migration in migrations.pending(Database(memory=True))}
+            unknown = sorted({migration.name for migration in migrations.applied(db)} - known)
+            if unknown:
+                raise DatabaseUnusable(
+                    f"the database {self.path} was upgraded by a newer Paper Surfer (schema"
+                    f" {unknown[-1]}); this version ({_version()}) knows the schema up to"
+                    f" {max(known)}: run the newer version, or restore a backup"
+                )
+            migrations.apply(db)
 
     @property
     def db(self) -> Database:
@@ -107,3 +135,12 @@ class Store:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paper-surfer")
+    except PackageNotFoundError:
+        return "unknown"
