@@ -289,6 +289,7 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
         ctx.client.efetch(result.pmids), key=lambda p: (p.entrez_date, p.pmid), reverse=True
     )
     ctx.store.papers.save(papers)  # kept (not subscribed) so the cards' save button works
+    ctx.store.feedback.show(chat.id, [paper.pmid for paper in papers])
     expr = pubmed_query.parse(query)
     when = ctx.now()
     s = ctx.settings

@@ -64,7 +64,13 @@ class ChatService:
         """Record a card button press; returns the short answer to show the presser."""
         parsed = parse_button(data)
         store = self.context.store
-        if parsed is None or store.papers.get(parsed[1]) is None:
+        # Only a paper this chat was shown: anything else gets the same answer as an unknown
+        # paper, so a forged press neither records nor tells which papers the install holds.
+        if (
+            parsed is None
+            or not store.feedback.was_shown(chat.id, parsed[1])
+            or store.papers.get(parsed[1]) is None
+        ):
             return t(chat.language, "feedback.expired")
         kind, pmid = parsed
         if not store.feedback.record(chat.id, user, pmid, kind):

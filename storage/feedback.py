@@ -16,6 +16,23 @@ class Feedback:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def show(self, chat: int, pmids: list[str]) -> None:
+        """Remember that a chat was shown these papers' cards (outside the outbox)."""
+        with self._store.transaction() as db:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO shown (chat, pmid, shown_at) VALUES (?, ?, ?)",
+                [(chat, pmid, now_text()) for pmid in pmids],
+            )
+
+    def was_shown(self, chat: int, pmid: str) -> bool:
+        """Did this chat get a card of the paper (delivered, owed, or shown by `search`)?"""
+        row = self._store.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE chat = ? AND pmid = ?)"
+            " OR EXISTS (SELECT 1 FROM shown WHERE chat = ? AND pmid = ?)",
+            [chat, pmid, chat, pmid],
+        ).fetchone()
+        return bool(row[0])
+
     def record(self, chat: int, user: str, pmid: str, kind: str) -> bool:
         """Store one press; False when it changes nothing (pressed before). 👍 replaces 👎 and
         the other way round: a person has one opinion of a paper."""

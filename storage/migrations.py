@@ -213,6 +213,23 @@ def m006_retention(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_shown(db: Database) -> None:
+    """Papers a chat was shown outside the outbox (`search` cards), so that a button press is
+    accepted only for a paper that chat saw."""
+    _run(
+        db,
+        """
+        CREATE TABLE shown (
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            pmid TEXT NOT NULL,
+            shown_at TEXT NOT NULL,
+            PRIMARY KEY (chat, pmid)
+        )
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

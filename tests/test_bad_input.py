@@ -158,6 +158,33 @@ def test_forged_button_payloads_are_refused_without_a_trace(data: str) -> None:
         world.close()
 
 
+def test_a_press_about_a_paper_shown_only_in_another_chat_is_refused() -> None:
+    """A paper another chat was sent (or shown by `search`) cannot be rated or saved from a
+    chat that never saw it: same answer as an unknown paper, nothing stored; its own chat can."""
+    world = World()
+    try:
+        service = ChatService(world.ctx, DEFAULTS)
+        world.store.papers.save([Paper(pmid="111", title="Sent to A"), Paper(pmid="222")])
+        with world.store.transaction() as db:  # as a poll owes it: a row in A's outbox
+            db.execute(
+                "INSERT INTO deliveries (chat, pmid, state, created_at)"
+                " VALUES (?, '111', 'sent', '2026-12-01T00:00:00+00:00')",
+                [world.a.id],
+            )
+        world.store.feedback.show(world.a.id, ["222"])
+        before = snapshot(world.path)
+        for pmid in ("111", "222", "333"):
+            assert service.press(world.b, "mallory", f"fb:save:{pmid}") == (
+                "This button no longer works."
+            )
+        assert snapshot(world.path) == before
+        assert service.press(world.a, "alice", "fb:save:111") != "This button no longer works."
+        assert service.press(world.a, "alice", "fb:up:222") != "This button no longer works."
+        assert world.store.feedback.saved(world.a.id) == ["111"]
+    finally:
+        world.close()
+
+
 # --- the parser against broken files ------------------------------------------------------------
 
 SMALL = fixture("biopython__pubmed4.xml").read_bytes()

@@ -47,6 +47,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         "poll_runs",
         "poll_results",
         "feedback",
+        "shown",
         "_sqlite_migrations",
     } <= tables
     Store(path).close()
@@ -58,6 +59,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m004_summaries",),
         ("m005_lease_owner",),
         ("m006_retention",),
+        ("m007_shown",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
