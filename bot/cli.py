@@ -48,7 +48,10 @@ def main(
     try:
         return int(args.handler(args, env, out, err))
     except PaperSurferError as exc:
-        err.write(f"{PROG}: {exc}\n")
+        if logs.uses_json():  # a log collector reading JSON lines gets this one as JSON too
+            err.write(logs.json_line("ERROR", PROG, str(exc)) + "\n")
+        else:
+            err.write(f"{PROG}: {logs.escape(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
@@ -134,7 +137,7 @@ def _pmid(value: str) -> str:
 
 def _settings(env: Mapping[str, str]) -> Settings:
     settings = Settings.from_env(env)
-    logs.setup(settings.log_level, settings.secrets)
+    logs.setup(settings.log_level, settings.secrets, log_format=settings.log_format)
     return settings
 
 
