@@ -1,8 +1,9 @@
 """`python -m bot.healthcheck [URL]`: exit 0 when the bot's /healthz answers 200, else 1.
 
 The container image's HEALTHCHECK runs it: slim images have no curl, and urllib keeps it quick
-to start (no third-party import). Without a URL it asks this machine's `HEALTH_PORT`. On
-failure it prints one line, which `docker inspect` shows as the health log.
+to start (it imports nothing of the bot's). Without a URL it asks this machine's port
+`HEALTH_PORT`, read as the bot reads it: the environment, else `.env` in the working directory.
+On failure it prints one line, which `docker inspect` shows in the container's health log.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO
+
+from dotenv import dotenv_values
 
 PROG = "healthcheck"
 TIMEOUT_SECONDS = 5.0
 
 
-def default_url(environ: Mapping[str, str]) -> str | None:
+def default_url(environ: Mapping[str, str], env_file: Path = Path(".env")) -> str | None:
     """The local /healthz for the `HEALTH_PORT` setting, or None when it is not set."""
-    port = environ.get("HEALTH_PORT", "").strip()
+    values = dict(dotenv_values(env_file)) if env_file.is_file() else {}
+    values.update(environ)  # the environment wins, as in bot.config
+    port = (values.get("HEALTH_PORT") or "").strip()
     return f"http://127.0.0.1:{port}/healthz" if port else None
 
 
