@@ -33,7 +33,8 @@ RUN /opt/paper-surfer/.venv/bin/pip install . \
     && /opt/paper-surfer/.venv/bin/paper-surfer --version
 
 FROM python
-RUN useradd --system --user-group --uid 10001 --home-dir /data --no-create-home \
+RUN groupadd --system --gid 10001 paper-surfer \
+    && useradd --system --uid 10001 --gid paper-surfer --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin paper-surfer \
     && mkdir /data \
     && chown paper-surfer:paper-surfer /data
