@@ -34,6 +34,7 @@ _QUIET = ("httpx", "httpcore", "apscheduler.executors.default", "slack_bolt.Asyn
 _UNSAFE = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]
 _UNSAFE += range(0x2066, 0x206A)
 _ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _UNSAFE}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 _ESCAPES_KEEP_NEWLINES = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
 
 
@@ -113,12 +114,6 @@ def json_line(level: str, logger: str, message: str) -> str:
     """A line in the LOG_FORMAT=json layout, for text that does not go through `logging`."""
     record = logging.LogRecord(logger, logging.getLevelName(level), "", 0, message, None, None)
     return JsonFormatter().format(record)
-
-
-def uses_json() -> bool:
-    """Whether `setup` was last called with the json format."""
-    handler = _ours()
-    return handler is not None and isinstance(handler.formatter, JsonFormatter)
 
 
 def _ours() -> logging.Handler | None:

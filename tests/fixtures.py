@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,10 @@ def start_bot(
         env=env,
         cwd=folder,
     )
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a listener the child process opens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
