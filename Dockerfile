@@ -1,8 +1,8 @@
 # Paper Surfer as a container: `paper-surfer run` as a non-root user, state in the /data volume.
 #
 #   docker build -t paper-surfer .
-#   docker run -d --name paper-surfer --env-file .env -v paper-surfer-data:/data \
-#       -p 127.0.0.1:8080:8080 --stop-timeout 60 paper-surfer
+#   docker run -d --name paper-surfer --env-file .env -e HEALTH_PORT=8080 \
+#       -v paper-surfer-data:/data -p 127.0.0.1:8080:8080 --stop-timeout 60 paper-surfer
 #
 # BASE is any Debian-like image: the official python:3.11-slim (or newer) has Python already; a
 # plain Debian image (e.g. --build-arg BASE=debian:bookworm-slim) gets Debian's python3 (3.11 in

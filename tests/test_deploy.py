@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, fixture, start_bot
+from fixtures import bot_environment, fixture, free_port, start_bot
 from servers.eutils import FakeEutils
 
 from bot.app import STOP_GRACE_SECONDS
@@ -134,12 +133,6 @@ def wait_for_check(
         time.sleep(0.1)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeEutils]:
     with FakeEutils(rate_limit=None) as server:
@@ -194,11 +187,13 @@ def test_the_image_health_check_follows_the_bot_from_unhealthy_to_healthy_to_sto
 
 def test_the_health_check_without_health_port_says_so(tmp_path: Path) -> None:
     """With HEALTH_PORT unset the check exits 1 with a line naming the setting, not a traceback."""
+    env = bot_environment(tmp_path)
+    env.pop("HEALTH_PORT", None)  # a developer's own, if exported
     result = subprocess.run(
         healthcheck_command(),
         capture_output=True,
         text=True,
-        env=bot_environment(tmp_path),
+        env=env,
         cwd=tmp_path,
         timeout=30,
         check=False,
@@ -214,7 +209,13 @@ def test_the_health_check_reads_health_port_from_dot_env_like_the_bot(tmp_path: 
     env = bot_environment(tmp_path)
     env.pop("HEALTH_PORT", None)
     result = subprocess.run(
-        healthcheck_command(), capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+        healthcheck_command(),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 1
     assert f"cannot reach http://127.0.0.1:{port}/healthz" in result.stdout
