@@ -6,21 +6,25 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 
 from bot import digest
 from bot.commands import Context, Reply, execute
 from bot.config import Settings
 from bot.delivery import DeliveryReport, deliver_pending
+from bot.health import Health
 from bot.llm import LlmSummarizer
 from bot.messages import Channel
+from bot.metrics import Metrics
 from bot.models import Chat
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
@@ -49,6 +53,13 @@ class App:
     _poll_or_prune: asyncio.Lock = field(default_factory=asyncio.Lock)
     _scheduler: AsyncIOScheduler | None = None
     _llm: LlmSummarizer | None = None
+    _stopping: bool = False
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.health = Health(self.settings.poll_interval_minutes * 60)
+        self.client.metrics = self.metrics
 
     @classmethod
     def create(
@@ -104,7 +115,13 @@ class App:
 
     async def poll_and_deliver(self) -> tuple[PollReport, DeliveryReport]:
         async with self._poll_or_prune:
-            report = await asyncio.to_thread(poll_cycle, self.store, self.client, self.settings)
+            self.health.poll_starting()
+            try:
+                report = await asyncio.to_thread(poll_cycle, self.store, self.client, self.settings)
+            except Exception as exc:
+                self._poll_ended("error", error=f"{type(exc).__name__}: {exc}")
+                raise
+            self._poll_ended("queries_failed" if report.failures else "ok", report)
         delivered = await self.deliver()
         report.sent, report.send_failures = delivered.sent, delivered.failed
         return report, delivered
@@ -136,7 +153,11 @@ class App:
         # The poll job and the retry job both deliver; one pass at a time in this process.
         async with self._delivering:
             return await deliver_pending(
-                self.store, self.channels, self.settings, summarizer=self.summarizer
+                self.store,
+                self.channels,
+                self.settings,
+                summarizer=self.summarizer,
+                metrics=self.metrics,
             )
 
     async def prune(self) -> int:
@@ -147,6 +168,32 @@ class App:
         log.info("retention: removed %d papers not needed for %d days", removed, days)
         return removed
 
+    def _poll_ended(self, result: str, report: PollReport | None = None, error: str = "") -> None:
+        failed = len(report.failures) if report else 0
+        self.health.poll_ended(result, failed_queries=failed, error=error)
+        self.metrics.poll_ended(result, report.new_papers if report else 0, time.time())
+
+    def healthz(self) -> tuple[bool, dict[str, Any]]:
+        """/healthz's answer: alive or not, and the JSON body."""
+        return self.health.verdict(self._scheduler_state())
+
+    def _scheduler_state(self) -> str:
+        if self._stopping:
+            return "stopping"
+        if self._scheduler is None:
+            return "starting"
+        states = {STATE_RUNNING: "running", STATE_PAUSED: "paused"}
+        return states.get(self._scheduler.state, "stopped")
+
+    async def _count_pending(self) -> None:
+        """Before each scrape: the outbox's pending rows (an indexed count, off the loop)."""
+        try:
+            pending = await asyncio.to_thread(self.store.outbox.pending_count)
+        except Exception:  # a scrape must not fail because the database is busy
+            log.warning("could not count pending deliveries for /metrics", exc_info=True)
+            return
+        self.metrics.pending_deliveries.set(pending)
+
     async def run(self) -> None:
         """Run until SIGINT or SIGTERM: channels, then the scheduler; stop cleanly."""
         stop = asyncio.Event()
@@ -156,6 +203,14 @@ class App:
         loop.set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="worker"))
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        monitor = None
+        if self.settings.health_port is not None:  # first: a bad port stops us before anything
+            from handlers.monitoring import MonitoringServer  # aiohttp only when it is needed
+
+            monitor = MonitoringServer(
+                self.settings.health_port, self.healthz, self.metrics, self._count_pending
+            )
+            await monitor.start()
         for channel in self.channels.values():
             await channel.start()
         scheduler = build_scheduler(
@@ -182,12 +237,15 @@ class App:
             await stop.wait()
         finally:
             log.info("stopping")
+            self._stopping = True  # /healthz says so while the current poll finishes
             self._scheduler = None
             # Pause, not shut down, first: APScheduler's asyncio executor cancels running jobs
             # when it shuts down, which would cut the grace period of _finish_jobs to nothing.
             scheduler.pause()
             await self._finish_jobs()
             scheduler.shutdown(wait=False)
+            if monitor is not None:  # before the executor goes: a scrape counts in a thread
+                await monitor.stop()
             # A cancelled job's database work may still run in a thread: let it end before the
             # connections close (closing one under a running statement crashed the process).
             await loop.shutdown_default_executor()

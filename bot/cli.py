@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 PROG = "paper-surfer"
 log = logging.getLogger(PROG)
+# The LOG_FORMAT of the command being run, once its settings are read: its failure line follows
+# it. Set afresh by every main() call, so an earlier call in the same process does not count.
+_log_format = ContextVar("log_format", default="text")
 
 
 class CommandFailed(PaperSurferError):
@@ -50,10 +54,14 @@ def main(
     err = stderr or sys.stderr
     args = _parser().parse_args(argv)
     env = os.environ if environ is None else environ
+    started = _log_format.set("text")
     try:
         return int(args.handler(args, env, out, err))
     except (PaperSurferError, DatabaseUnusable) as exc:
-        err.write(f"{PROG}: {exc}\n")
+        if _log_format.get() == "json":  # a collector reading JSON lines gets this one as JSON
+            err.write(logs.json_line("ERROR", PROG, str(exc)) + "\n")
+        else:  # escaped: the message may quote what the user typed
+            err.write(f"{PROG}: {logs.escape(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
@@ -62,6 +70,8 @@ def main(
         # The reader (head, less) went away; that is not an error of ours.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
         return 0
+    finally:
+        _log_format.reset(started)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,7 +163,8 @@ def _pmid(value: str) -> str:
 
 def _settings(env: Mapping[str, str]) -> Settings:
     settings = Settings.from_env(env)
-    logs.setup(settings.log_level, settings.secrets)
+    logs.setup(settings.log_level, settings.secrets, log_format=settings.log_format)
+    _log_format.set(settings.log_format)
     return settings
 
 
@@ -186,10 +197,11 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
         f"deliveries queued: {report.deliveries}\n"
         f"  deliveries: {delivered.sent} sent, {delivered.failed} failed\n"
     )
+    # PubMed's error texts are someone else's words: no control character reaches the terminal.
     for query, error in report.failures:
-        out.write(f"  failed: {query}: {error}\n")
+        out.write(f"  failed: {logs.escape(query)}: {logs.escape(error)}\n")
     for warning in report.warnings:
-        out.write(f"  warning: {warning}\n")
+        out.write(f"  warning: {logs.escape(warning)}\n")
     if report.failures:
         raise CommandFailed(
             f"{len(report.failures)} of {report.queries} queries failed; they are retried next poll"

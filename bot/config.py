@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 LANGUAGES = ("en", "ko")
 MODES = ("instant", "digest")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")  # ASCII digits only: "٨:٠٣" is not a time
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
@@ -66,6 +67,8 @@ class Settings:
     llm_model: str = ""
     llm_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    log_format: str = "text"
+    health_port: int | None = None  # None: no /healthz and /metrics listener
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -155,6 +158,8 @@ def _build(read: _Reader) -> Settings:
             "LLM_TIMEOUT_SECONDS", 30.0, _positive_float, "a positive number of seconds"
         ),
         log_level=read.get("LOG_LEVEL", "INFO", _log_level, "one of " + ", ".join(LOG_LEVELS)),
+        log_format=read.get("LOG_FORMAT", "text", _choice(LOG_FORMATS), "text or json"),
+        health_port=read.get("HEALTH_PORT", None, _port, "a port number from 1 to 65535"),
     )
     _check_combinations(settings)
     return settings

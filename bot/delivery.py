@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.feedback import Taste
 from bot.messages import CardMessage, Channel, ListItem, ListMessage, Message
+from bot.metrics import Metrics
 from bot.models import Chat, Delivery, MatchedQuery, Paper
 from bot.summary import Summarize, summarize
 from storage import Store
@@ -60,8 +61,9 @@ async def deliver_pending(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     summarizer: Summarize = summarize,
+    metrics: Metrics | None = None,
 ) -> DeliveryReport:
-    """Send everything due now; returns what happened."""
+    """Send everything due now; returns what happened (and counts it in `metrics`)."""
     report = DeliveryReport()
     await asyncio.to_thread(release_dead_leases, store)
     await asyncio.to_thread(_rescore, store, settings)
@@ -74,7 +76,9 @@ async def deliver_pending(
 
     async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
         async with limit:
-            await _deliver_chat(store, channels, settings, chat_id, rows, report, clock, summarizer)
+            await _deliver_chat(
+                store, channels, settings, chat_id, rows, report, clock, summarizer, metrics
+            )
 
     await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
     return report
@@ -89,8 +93,14 @@ async def _deliver_chat(
     report: DeliveryReport,
     clock: Callable[[], datetime],
     summarizer: Summarize,
+    metrics: Metrics | None,
 ) -> None:
     chat = await asyncio.to_thread(store.chats.get, chat_id)
+
+    def count(outcome: str, papers: int) -> None:
+        if metrics is not None:
+            metrics.delivered(chat.platform, outcome, papers)
+
     channel = channels.get(chat.platform)
     if channel is None:  # the platform is not configured now: keep the rows for later
         log.warning("%d papers wait for %s: its platform is not configured", len(rows), chat.label)
@@ -120,8 +130,10 @@ async def _deliver_chat(
                     cancelled,
                 )
                 report.deactivated += 1
+                count("chat_gone", len(unit))
                 return
-            next_at = await _retry_later(store, unit, str(exc), exc.retry_after, clock())
+            next_at, outcome = await _retry_later(store, unit, str(exc), exc.retry_after, clock())
+            count(outcome, len(unit))
             # Keep the chat's order and spare a struggling platform: the rest waits as well.
             waiting = [d.id for later in units[index + 1 :] for d in later]
             if waiting:
@@ -131,12 +143,16 @@ async def _deliver_chat(
         except Exception as exc:
             # A bug in rendering one paper must not stop the other papers or chats.
             log.exception("delivering PMIDs %s to %s failed", [d.pmid for d in unit], chat.label)
-            await _retry_later(store, unit, f"{type(exc).__name__}: {exc}", None, clock())
+            _, outcome = await _retry_later(
+                store, unit, f"{type(exc).__name__}: {exc}", None, clock()
+            )
+            count(outcome, len(unit))
             report.failed += len(unit)
             continue
         await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in unit], message_id)
         report.sent += len(unit)
         report.messages += 1
+        count("sent", len(unit))
 
 
 def release_dead_leases(store: Store) -> int:
@@ -260,14 +276,15 @@ async def _retry_later(
     error: str,
     retry_after: float | None,
     now: datetime,
-) -> str:
-    """Schedule the unit's next attempt; returns when that is."""
+) -> tuple[str, str]:
+    """Schedule the unit's next attempt; returns when that is, and the outcome for the metrics
+    (postponed, retry or gave_up)."""
     ids = [d.id for d in unit]
     if retry_after is not None:
         # The platform said when: a rate limit is not a failure and does not count an attempt.
         next_at = now_text(now + timedelta(seconds=retry_after))
         await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
-        return next_at
+        return next_at, "postponed"
     attempts = unit[0].attempts + 1
     give_up = attempts >= MAX_ATTEMPTS
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
@@ -278,4 +295,4 @@ async def _retry_later(
         log.error("gave up on PMIDs %s after %d attempts: %s", pmids, attempts, error)
     else:
         log.warning("delivery of PMIDs %s failed (%s); retrying at %s", pmids, error, next_at)
-    return next_at
+    return next_at, "gave_up" if give_up else "retry"

@@ -203,6 +203,11 @@ class Outbox:
         found = dict(self._store.db.execute(sql + " GROUP BY state", params).fetchall())
         return {s: int(found.get(s, 0)) for s in ("pending", "sent", "failed", "cancelled")}
 
+    def pending_count(self) -> int:
+        """Rows owed and not sent yet, every chat (an index lookup, cheap at any size)."""
+        sql = "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
+        return int(self._store.db.execute(sql).fetchone()[0])
+
     def all_for_chat(self, chat: int) -> list[Delivery]:
         cursor = self._store.db.execute(
             "SELECT * FROM deliveries WHERE chat = ? ORDER BY id", [chat]

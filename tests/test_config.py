@@ -25,7 +25,8 @@ def test_defaults_match_the_interfaces_table() -> None:
     assert s.telegram_api_url == "https://api.telegram.org/bot"
     assert (s.telegram_webhook_port, s.slack_port) == (8443, 3000)
     assert s.slack_api_url == "https://slack.com/api/"
-    assert (s.llm_timeout_seconds, s.log_level) == (30.0, "INFO")
+    assert (s.llm_timeout_seconds, s.log_level, s.log_format) == (30.0, "INFO", "text")
+    assert s.health_port is None  # no listener unless asked for
 
 
 def test_an_api_key_raises_the_default_rate_to_ten() -> None:
@@ -79,6 +80,10 @@ def test_env_example_lists_every_setting_and_loads_cleanly() -> None:
         ("SLACK_PORT", "70000"),
         ("LOG_LEVEL", "LOUD"),
         ("NCBI_EMAIL", "not-an-address"),
+        ("LOG_FORMAT", "xml"),
+        ("HEALTH_PORT", "0"),
+        ("HEALTH_PORT", "65536"),
+        ("HEALTH_PORT", "metrics"),
     ],
 )
 def test_a_bad_value_names_its_setting(name: str, value: str) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import ast
 import signal
-import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import requests
-from fixtures import bot_environment, fixture, start_bot
+from fixtures import bot_environment, fixture, free_port, start_bot
 from servers.eutils import FakeEutils
 from servers.llm import FakeLlm
 from servers.slack import FakeSlack, signed_request_headers, slash_command_body
@@ -42,12 +41,6 @@ def fakes() -> Iterator[tuple[FakeEutils, FakeTelegram, FakeSlack, FakeLlm]]:
         telegram.add_private_chat(42)
         slack.add_channel("C0001")
         yield pubmed, telegram, slack, llm
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_debug_session_never_writes_a_token_or_key(

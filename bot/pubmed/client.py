@@ -30,6 +30,7 @@ from bot.pubmed.parse import parse_bytes
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -158,6 +159,7 @@ class EutilsClient:
         self._session = session
         self._count_lock = threading.Lock()
         self.requests_made = 0
+        self.metrics: Metrics | None = None  # the app's, which counts every attempt's outcome
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> EutilsClient:
@@ -262,6 +264,7 @@ class EutilsClient:
         read: Callable[[bytes], T],
     ) -> T:
         url = self.base_url + endpoint
+        name = endpoint.removesuffix(".fcgi")
         payload = {**params, **self._identity}
         problem = ""
         malformed = False  # did the last attempt get an answer we could not use?
@@ -271,6 +274,7 @@ class EutilsClient:
             self.limiter.acquire()
             with self._count_lock:
                 self.requests_made += 1
+            outcome = "rejected"  # what the attempt's outcome is when a branch below raises
             try:
                 if method == "POST":
                     response = self._http().post(url, data=payload, timeout=self.timeout)
@@ -278,13 +282,15 @@ class EutilsClient:
                     response = self._http().get(url, params=payload, timeout=self.timeout)
                 body = response.content
             except requests.Timeout:
-                problem, malformed = "timed out", False
+                problem, malformed, outcome = "timed out", False, "timeout"
             except requests.RequestException as exc:
                 problem, malformed = f"connection failed ({type(exc).__name__})", False
+                outcome = "connection_error"
             else:
                 malformed = False
                 status = response.status_code
                 if status == 429:
+                    outcome = "rate_limited"
                     retry_after = _retry_after(response.headers.get("Retry-After"))
                     problem = "rate limited (HTTP 429)"
                     self.limiter.widen()
@@ -296,17 +302,23 @@ class EutilsClient:
                             )
                         self.limiter.hold(retry_after)
                 elif status >= 500:
-                    problem = f"HTTP {status}"
+                    problem, outcome = f"HTTP {status}", "server_error"
                 elif status >= 400:
                     raise PubMedRejected(
                         f"PubMed refused the request (HTTP {status}): {_error_message(body)}"
                     )
                 else:
                     try:
-                        return read(body)
+                        answer = read(body)
                     except _Transient as exc:
-                        problem = str(exc)
+                        problem, outcome = str(exc), "unusable"
                         malformed = exc.malformed
+                    else:
+                        outcome = "ok"
+                        return answer
+            finally:
+                if self.metrics is not None:
+                    self.metrics.eutils_attempt(name, outcome)
             log.log(
                 self.retry_log_level,
                 "%s attempt %d/%d: %s",
@@ -315,6 +327,8 @@ class EutilsClient:
                 self.retry.attempts,
                 problem,
             )
+        if self.metrics is not None:
+            self.metrics.eutils_failed(name)
         if malformed:
             raise PubMedMalformed(
                 f"PubMed kept sending an unusable answer to {endpoint}: {problem}"
