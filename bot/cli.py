@@ -22,6 +22,7 @@ from bot import __version__, logs, overview
 from bot.cards import Card, Collection, render
 from bot.config import Settings
 from bot.errors import PaperSurferError
+from bot.escape import escape
 from bot.models import Deletion, Paper
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
@@ -61,7 +62,7 @@ def main(
         if _log_format.get() == "json":  # a collector reading JSON lines gets this one as JSON
             err.write(logs.json_line("ERROR", PROG, str(exc)) + "\n")
         else:  # escaped: the message may quote what the user typed
-            err.write(f"{PROG}: {logs.escape(str(exc))}\n")
+            err.write(f"{PROG}: {escape(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
@@ -199,9 +200,9 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
     )
     # PubMed's error texts are someone else's words: no control character reaches the terminal.
     for query, error in report.failures:
-        out.write(f"  failed: {logs.escape(query)}: {logs.escape(error)}\n")
+        out.write(f"  failed: {escape(query)}: {escape(error)}\n")
     for warning in report.warnings:
-        out.write(f"  warning: {logs.escape(warning)}\n")
+        out.write(f"  warning: {escape(warning)}\n")
     if report.failures:
         raise CommandFailed(
             f"{len(report.failures)} of {report.queries} queries failed; they are retried next poll"

@@ -6,7 +6,7 @@ same placeholders, so no reply can appear in one language only.
 
 from __future__ import annotations
 
-from bot.escape import visible
+from bot.escape import escape_lines
 
 LANGUAGES = ("en", "ko")
 
@@ -408,5 +408,5 @@ def t(language: str, key: str, **values: object) -> str:
         return template
     # Values often echo what a user typed: its control characters are shown, not sent.
     return template.format(
-        **{name: visible(v) if isinstance(v, str) else v for name, v in values.items()}
+        **{name: escape_lines(v) if isinstance(v, str) else v for name, v in values.items()}
     )

@@ -24,28 +24,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO
 
+from bot.escape import escape, escape_lines
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _HANDLER = "paper-surfer"
 # Chatty at INFO: one line per HTTP request, with the URL.
 _QUIET = ("httpx", "httpcore", "apscheduler.executors.default", "slack_bolt.AsyncApp")
-
-# C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators and bidirectional
-# overrides that some viewers act on (a bidi override can make a line read backwards).
-_UNSAFE = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F)]
-_UNSAFE += range(0x2066, 0x206A)
-_ESCAPES = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _UNSAFE}
-_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-_ESCAPES_KEEP_NEWLINES = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
-
-
-def escape(text: str) -> str:
-    """`text` with every control character written as an escape: safe on one terminal line."""
-    return text.translate(_ESCAPES)
-
-
-def escape_lines(text: str) -> str:
-    """Like `escape`, but newlines stay: for tracebacks, which read best as lines."""
-    return text.translate(_ESCAPES_KEEP_NEWLINES)
 
 
 class Redact(logging.Filter):
