@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fixtures import fixture
+from servers.eutils import FakeEutils
 
 _attempts: list[str] = []
 _real_connect = socket.socket.connect
@@ -91,3 +93,12 @@ def _drop_program_log_handler() -> Iterator[None]:
     for handler in list(root.handlers):
         if handler.get_name() == "paper-surfer":
             root.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def sample_pubmed() -> Iterator[FakeEutils]:
+    """A fake E-utilities serving NLM's 2019 sample file (176 records), one per test module;
+    each module's own fixture resets it and picks the day it is served as."""
+    with FakeEutils(rate_limit=None) as fake:
+        fake.load(fixture("fatcat__pubmedsample_2019.xml"))
+        yield fake

@@ -5,11 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from fixtures import fixture
 from servers.eutils import FakeEutils
 
 from bot.errors import PubMedMalformed, PubMedRejected, PubMedUnreachable
@@ -19,18 +17,11 @@ SAMPLE = "fatcat__pubmedsample_2019.xml"
 FAST_RETRY = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(SAMPLE))
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    server.rate_limit = None
-    return server
+def fake(sample_pubmed: FakeEutils) -> FakeEutils:
+    sample_pubmed.reset()
+    sample_pubmed.rate_limit = None
+    return sample_pubmed
 
 
 def client_for(fake: FakeEutils, **options: object) -> EutilsClient:

@@ -3,6 +3,7 @@ and setting is documented, and the program has exactly the commands and verbs it
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -82,8 +83,15 @@ def make_dry_run(tmp_path: Path, target: str) -> str:
     """The commands `make TARGET` would run in a fresh checkout (no .venv yet)."""
     for name in ("Makefile", "pyproject.toml"):
         (tmp_path / name).write_bytes((REPO / name).read_bytes())
+    # Under `make test` the outer make's variables would make this one print its directory.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     done = subprocess.run(
-        ["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return done.stdout
 

@@ -9,14 +9,14 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from fixtures import bot_environment, fixture, free_port, start_bot
+from fixtures import bot_environment, free_port, start_bot
 from prometheus_client.parser import text_string_to_metric_families
 from servers.eutils import FakeEutils
 
@@ -26,19 +26,12 @@ SAMPLE = "fatcat__pubmedsample_2019.xml"
 QUERY = "cells"  # four papers of the sample in the ten years the bot looks back
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(SAMPLE))
-        # The sample's newest papers appear as this week's, so the bot's real clock finds them.
-        fake.shift_dates(date(2018, 11, 15), datetime.now(UTC).date())
-        yield fake
-
-
 @pytest.fixture
-def pubmed(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    return server
+def pubmed(sample_pubmed: FakeEutils) -> FakeEutils:
+    sample_pubmed.reset()
+    # The sample's newest papers appear as this week's, so the bot's real clock finds them.
+    sample_pubmed.shift_dates(date(2018, 11, 15), datetime.now(UTC).date())
+    return sample_pubmed
 
 
 def subscribed_env(pubmed: FakeEutils, folder: Path, **settings: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, fixture
+from fixtures import bot_environment
 from servers.eutils import FakeEutils
 
 from bot import logs
@@ -27,18 +27,12 @@ HOSTILE = "\x1b[2J\x1b]0;owned\x07 \x0b\x1e\x9b31m\nERROR forged line \u202e"
 RAW = ("\x1b", "\x07", "\x0b", "\x1e", "\x9b", "\u202e")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture("fatcat__pubmedsample_2019.xml"))
-        fake.shift_dates(date(2018, 11, 15), datetime.now(UTC).date())
-        yield fake
-
-
 @pytest.fixture
-def pubmed(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    return server
+def pubmed(sample_pubmed: FakeEutils) -> FakeEutils:
+    sample_pubmed.reset()
+    # The sample's newest papers appear as this week's, so the bot's real clock finds them.
+    sample_pubmed.shift_dates(date(2018, 11, 15), datetime.now(UTC).date())
+    return sample_pubmed
 
 
 @pytest.fixture

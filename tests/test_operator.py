@@ -9,12 +9,11 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, cli, fixture, start_bot
+from fixtures import bot_environment, cli, start_bot
 from servers.eutils import FakeEutils
 
 from bot.pubmed import query as pubmed_query
@@ -25,18 +24,11 @@ CORPUS_DAY = date(2018, 6, 6)  # the sample's newest Entrez date but one: served
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(SAMPLE))
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    server.shift_dates(CORPUS_DAY, datetime.now(UTC).date())
-    return server
+def fake(sample_pubmed: FakeEutils) -> FakeEutils:
+    sample_pubmed.reset()
+    sample_pubmed.shift_dates(CORPUS_DAY, datetime.now(UTC).date())
+    return sample_pubmed
 
 
 def environment(fake: FakeEutils, folder: Path, **extra: str) -> dict[str, str]:

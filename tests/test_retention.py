@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from fixtures import cli, fixture
+from fixtures import cli
 from servers.eutils import FakeEutils
 from sqlite_utils import Database
 
@@ -30,18 +29,11 @@ LATER = timedelta(days=400)  # a prune "400 days from now" finds everything of t
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(SAMPLE))
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    server.shift_dates(CORPUS_DAY, datetime.now(UTC).date())
-    return server
+def fake(sample_pubmed: FakeEutils) -> FakeEutils:
+    sample_pubmed.reset()
+    sample_pubmed.shift_dates(CORPUS_DAY, datetime.now(UTC).date())
+    return sample_pubmed
 
 
 def environment(fake: FakeEutils, folder: Path, backfill_days: int) -> dict[str, str]:
