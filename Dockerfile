@@ -1,7 +1,7 @@
 # Paper Surfer as a container: `paper-surfer run` as a non-root user, state in the /data volume.
 #
 #   docker build -t paper-surfer .
-#   docker run -d --name paper-surfer --env-file .env -e HEALTH_PORT=8080 \
+#   docker run -d --name paper-surfer --env-file .env -e HEALTH_PORT=8080 -e BIND_ADDRESS=0.0.0.0 \
 #       -v paper-surfer-data:/data -p 127.0.0.1:8080:8080 --stop-timeout 60 paper-surfer
 #
 # BASE is any Debian-like image: the official python:3.11-slim (or newer) has Python already; a
@@ -41,10 +41,13 @@ RUN groupadd --system --gid 10001 paper-surfer \
 COPY --from=build /opt/paper-surfer/.venv /opt/paper-surfer/.venv
 # HEALTH_PORT turns on GET /healthz and /metrics; DATABASE_PATH and ALERTS_DIR keep all state in
 # the volume. The working directory is /data too, so relative paths from a .env land there.
+# BIND_ADDRESS: every interface of the container, or a published port (-p) would reach nothing;
+# what the host exposes is chosen by -p (127.0.0.1:8080:8080 keeps it on the host).
 ENV PATH=/opt/paper-surfer/.venv/bin:$PATH \
     DATABASE_PATH=/data/paper_surfer.db \
     ALERTS_DIR=/data/alerts \
-    HEALTH_PORT=8080
+    HEALTH_PORT=8080 \
+    BIND_ADDRESS=0.0.0.0
 WORKDIR /data
 VOLUME /data
 USER paper-surfer

@@ -208,7 +208,11 @@ class App:
             from handlers.monitoring import MonitoringServer  # aiohttp only when it is needed
 
             monitor = MonitoringServer(
-                self.settings.health_port, self.healthz, self.metrics, self._count_pending
+                self.settings.bind_address,
+                self.settings.health_port,
+                self.healthz,
+                self.metrics,
+                self._count_pending,
             )
             await monitor.start()
         for channel in self.channels.values():

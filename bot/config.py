@@ -6,6 +6,7 @@ so the program never starts half-configured.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ LANGUAGES = ("en", "ko")
 MODES = ("instant", "digest")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+SLACK_CHANGERS = ("anyone", "admins")
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")  # ASCII digits only: "٨:٠٣" is not a time
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
@@ -62,6 +64,7 @@ class Settings:
     slack_app_token: str = field(default="", repr=False)
     slack_api_url: str = SLACK_API_URL
     slack_port: int = 3000
+    slack_changes_by: str = "anyone"
     llm_base_url: str = ""
     llm_api_key: str = field(default="", repr=False)
     llm_model: str = ""
@@ -69,6 +72,9 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     health_port: int | None = None  # None: no /healthz and /metrics listener
+    # Where the listeners (Slack HTTP, Telegram webhook, /healthz) accept connections: this
+    # machine only by default, for a reverse proxy in front; 0.0.0.0 or :: for every interface.
+    bind_address: str = "127.0.0.1"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -151,6 +157,9 @@ def _build(read: _Reader) -> Settings:
         slack_app_token=read.raw("SLACK_APP_TOKEN"),
         slack_api_url=read.get("SLACK_API_URL", SLACK_API_URL, _url, "a URL"),
         slack_port=read.get("SLACK_PORT", 3000, _port, "a port number"),
+        slack_changes_by=read.get(
+            "SLACK_CHANGES_BY", "anyone", _choice(SLACK_CHANGERS), "anyone or admins"
+        ),
         llm_base_url=read.get("LLM_BASE_URL", "", _url, "a URL"),
         llm_api_key=read.raw("LLM_API_KEY"),
         llm_model=read.raw("LLM_MODEL"),
@@ -160,6 +169,9 @@ def _build(read: _Reader) -> Settings:
         log_level=read.get("LOG_LEVEL", "INFO", _log_level, "one of " + ", ".join(LOG_LEVELS)),
         log_format=read.get("LOG_FORMAT", "text", _choice(LOG_FORMATS), "text or json"),
         health_port=read.get("HEALTH_PORT", None, _port, "a port number from 1 to 65535"),
+        bind_address=read.get(
+            "BIND_ADDRESS", "127.0.0.1", _ip_address, "an IPv4 or IPv6 address such as 127.0.0.1"
+        ),
     )
     _check_combinations(settings)
     return settings
@@ -267,6 +279,12 @@ def _port(value: str) -> int:
     if not 1 <= number <= 65535:
         raise ValueError(value)
     return number
+
+
+def _ip_address(value: str) -> str:
+    """An IP literal, as written canonically ('::0001' -> '::1'); a host name is refused: a
+    name can resolve to several addresses, or to another one tomorrow."""
+    return str(ipaddress.ip_address(value))
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:

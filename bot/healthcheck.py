@@ -2,12 +2,14 @@
 
 The container image's HEALTHCHECK runs it: slim images have no curl, and urllib keeps it quick
 to start (it imports nothing of the bot's). Without a URL it asks this machine's port
-`HEALTH_PORT`, read as the bot reads it: the environment, else `.env` in the working directory.
+`HEALTH_PORT` on `BIND_ADDRESS` (loopback when that is every interface), read as the bot reads
+them: the environment, else `.env` in the working directory.
 On failure it prints one line, which `docker inspect` shows in the container's health log.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -24,11 +26,26 @@ TIMEOUT_SECONDS = 5.0
 
 
 def default_url(environ: Mapping[str, str], env_file: Path = Path(".env")) -> str | None:
-    """The local /healthz for the `HEALTH_PORT` setting, or None when it is not set."""
+    """The local /healthz for the `HEALTH_PORT` and `BIND_ADDRESS` settings, or None when
+    HEALTH_PORT is not set."""
     values = dict(dotenv_values(env_file)) if env_file.is_file() else {}
     values.update(environ)  # the environment wins, as in bot.config
     port = (values.get("HEALTH_PORT") or "").strip()
-    return f"http://127.0.0.1:{port}/healthz" if port else None
+    if not port:
+        return None
+    return f"http://{_local_host((values.get('BIND_ADDRESS') or '').strip())}:{port}/healthz"
+
+
+def _local_host(bind_address: str) -> str:
+    """Where on this machine the bot listening on `bind_address` is reached: the address itself,
+    or loopback for "every interface" (0.0.0.0, ::) and for the default."""
+    try:
+        address = ipaddress.ip_address(bind_address or "127.0.0.1")
+    except ValueError:  # the bot refuses to start with it; the check then cannot reach it
+        address = ipaddress.ip_address("127.0.0.1")
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    return f"[{address}]" if address.version == 6 else str(address)
 
 
 def check(url: str, timeout: float = TIMEOUT_SECONDS) -> str | None:

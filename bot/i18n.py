@@ -381,6 +381,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Only group administrators can change this chat's subscriptions and settings.",
         "그룹 관리자만 이 대화방의 구독과 설정을 바꿀 수 있습니다.",
     ),
+    "slack.admins_only": (
+        "Only workspace admins and the channel's creator can change this channel's "
+        "subscriptions and settings.",
+        "워크스페이스 관리자와 채널을 만든 사람만 이 채널의 구독과 설정을 바꿀 수 있습니다.",
+    ),
     "error.apology": (
         "Sorry, something went wrong on our side. Please try again.",
         "죄송합니다. 봇에서 문제가 생겼습니다. 다시 시도해 주세요.",

@@ -1,13 +1,14 @@
 """GET /healthz and GET /metrics on HEALTH_PORT, served on the bot's own event loop.
 
 It lives beside the chat platforms because it is a transport too: `bot/` imports no web
-framework. It listens on every interface (0.0.0.0), like the Slack and Telegram listeners, so a
-container's HEALTHCHECK and a Prometheus server on another host can reach it. Other paths get
-404, other methods on these two 405 (aiohttp's router does both).
+framework. It listens on BIND_ADDRESS, like the Slack and Telegram listeners: this machine only
+by default; a container sets 0.0.0.0 so its published port reaches it. Other paths get 404,
+other methods on these two 405 (aiohttp's router does both).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 
 from bot.errors import ConfigError
 from bot.metrics import Metrics
+from handlers.listeners import application, listen, where
 
 log = logging.getLogger(__name__)
 
@@ -31,34 +33,38 @@ class MonitoringServer:
 
     def __init__(
         self,
+        host: str,
         port: int,
         verdict: Callable[[], tuple[bool, dict[str, Any]]],
         metrics: Metrics,
         refresh: Callable[[], Awaitable[None]],
     ) -> None:
-        self.port = port
+        self.host, self.port = host, port
         self._verdict = verdict
         self._refresh = refresh
         self._scrape = make_aiohttp_handler(metrics.registry)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        app = application()
         app.router.add_get(HEALTH_PATH, self._healthz)
         app.router.add_get(METRICS_PATH, self._metrics)
         # No access log: a scrape every 15 s would be a log line every 15 s.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
-        await runner.setup()
-        site = web.TCPSite(runner, host="0.0.0.0", port=self.port)  # noqa: S104 - scraped from outside
         try:
-            await site.start()
+            await listen(runner, self.host, self.port)
         except OSError as exc:
-            await runner.cleanup()
+            if exc.errno == errno.EADDRNOTAVAIL:  # no interface of this machine has it
+                problem = f"cannot listen on {self.host}: {exc.strerror}"
+                raise ConfigError("BIND_ADDRESS", problem) from None
             problem = f"cannot listen on port {self.port}: {exc.strerror}"
             raise ConfigError("HEALTH_PORT", problem) from None
         self._runner = runner
         log.info(
-            "health and metrics on port %d: GET %s, GET %s", self.port, HEALTH_PATH, METRICS_PATH
+            "health and metrics on %s: GET %s, GET %s",
+            where(self.host, self.port),
+            HEALTH_PATH,
+            METRICS_PATH,
         )
 
     async def stop(self) -> None:

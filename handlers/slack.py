@@ -1,8 +1,9 @@
 """Slack: the `/papers` slash command, Block Kit cards with buttons, and the App Home.
 
 A slack-bolt `AsyncApp` on the bot's own event loop: HTTP mode serves `POST /slack/events` on
-SLACK_PORT (Bolt checks every request's signature and its five-minute timestamp window), Socket
-Mode connects out when SLACK_APP_TOKEN is set. Every Web API call goes to SLACK_API_URL.
+BIND_ADDRESS:SLACK_PORT (Bolt checks every request's signature and its five-minute timestamp
+window; a body Bolt cannot read is a 400, not a 500), Socket Mode connects out when
+SLACK_APP_TOKEN is set. Every Web API call goes to SLACK_API_URL.
 
 Slack wants an answer to a command within three seconds. Verbs that ask PubMed (`subscribe`,
 `search`) are acknowledged at once and answered through the command's response_url; the others
@@ -20,20 +21,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Reply, parse
+from bot.commands import CHANGING_VERBS, Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
 from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
+from handlers.listeners import application, listen, refuse_oversized, where
 from handlers.pace import Pacer
+from handlers.slack_admins import ChannelAdmins
 from handlers.slack_blocks import (
     SlackMessage,
     card_message,
@@ -77,6 +83,7 @@ class SlackChannel:
             signing_secret=settings.slack_signing_secret or None,
             request_verification_enabled=not socket_mode,
         )
+        self.app.middleware(self._refuse_without_chat)
         self.app.command(COMMAND)(self._on_command)
         self.app.action(re.compile(r"^fb_(up|down|save):"))(self._on_button)
         self.app.action(re.compile(r"^open_"))(self._on_link)
@@ -87,6 +94,8 @@ class SlackChannel:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.port = settings.slack_port
+        self._verifier = SignatureVerifier(settings.slack_signing_secret)
+        self._admins = ChannelAdmins(self.client) if settings.slack_changes_by == "admins" else None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -154,12 +163,32 @@ class SlackChannel:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack listening in Socket Mode")
             return
-        runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=self.port))
-        await runner.setup()
-        site = web.TCPSite(runner, host="0.0.0.0", port=self.port)  # noqa: S104 - Slack calls in
-        await site.start()
+        app = application()
+        app.router.add_post(EVENTS_PATH, self._on_http)
+        runner = web.AppRunner(app)
+        host = self._settings.bind_address
+        await listen(runner, host, self.port)
         self._runner = runner
-        log.info("Slack listening for POST %s on port %d", EVENTS_PATH, self.port)
+        log.info("Slack listening for POST %s on %s", EVENTS_PATH, where(host, self.port))
+
+    async def _on_http(self, request: web.Request) -> web.Response:
+        """Bolt's aiohttp adapter, but a body Bolt cannot read (not JSON where JSON belongs, not
+        an object) is answered 400, or 401 without a valid signature; never a 500 and a
+        traceback."""
+        oversized = refuse_oversized(request)
+        if oversized is not None:
+            return oversized
+        try:
+            bolt_request = await to_bolt_request(request)  # 413 from aiohttp past the cap
+        except ConnectionResetError:  # the caller hung up halfway: nobody to answer
+            return web.Response(status=400)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            body = await request.read()
+            if not self._verifier.is_valid_request(body, request.headers):
+                return web.json_response({"error": "invalid request"}, status=401)
+            log.warning("Slack: refused a signed request whose body is not a Slack payload")
+            return web.json_response({"error": "malformed payload"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     async def stop(self) -> None:
         if self._starter is not None and not self._starter.done():
@@ -241,17 +270,37 @@ class SlackChannel:
 
     # --- receiving ---------------------------------------------------------------------------
 
+    async def _refuse_without_chat(
+        self,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        next_: Callable[[], Awaitable[None]],
+    ) -> BoltResponse | None:
+        """A command or button press naming no workspace or channel, or an event naming no
+        workspace, is refused with 400: it would make a chat with empty ids. (Bolt has checked
+        the signature already: this runs after its own middleware.)"""
+        kind = "command" if "command" in body else str(body.get("type") or "")
+        team, channel = _address(body)
+        if kind in ("command", "block_actions"):
+            missing = not (team and channel)
+        else:
+            missing = kind == "event_callback" and not context.team_id
+        if missing:
+            log.warning("Slack: refused a %s that names no workspace or channel", kind or "request")
+            return BoltResponse(status=400, body="no workspace or channel in the payload")
+        await next_()
+        return None
+
     async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         text = str(body.get("text") or "")
         verb, _ = parse(text)
-        chat = await asyncio.to_thread(
-            self._service.chat,
-            "slack",
-            str(body.get("team_id", "")),
-            str(body.get("channel_id", "")),
-        )
-        work = asyncio.ensure_future(self._service.run_async(chat, text))
-        if verb not in SLOW_VERBS:
+        team, channel = _address(body)
+        chat = await asyncio.to_thread(self._service.chat, "slack", team, channel)
+        user = str(body.get("user_id") or "")
+        work = asyncio.ensure_future(self._answer(chat, text, verb, user))
+        # A refusal to a non-admin is quick: waited for, so it is the acknowledgement itself.
+        gated = self._admins is not None and verb in CHANGING_VERBS
+        if verb not in SLOW_VERBS or gated:
             done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
             if done:
                 first, *rest = reply_messages(work.result().text, work.result().cards)
@@ -263,6 +312,17 @@ class SlackChannel:
         reply: Reply = await work
         await self._respond_all(respond, reply_messages(reply.text, reply.cards))
         await self._upload_all(chat, reply)
+
+    async def _answer(self, chat: Chat, text: str, verb: str, user: str) -> Reply:
+        """The command's reply. With SLACK_CHANGES_BY=admins a changing verb from anyone but a
+        workspace admin or the channel's creator is refused, as in a Telegram group."""
+        if (
+            self._admins is not None
+            and verb in CHANGING_VERBS
+            and not await self._admins.may_change(chat.workspace, chat.chat_id, user)
+        ):
+            return Reply(t(chat.language, "slack.admins_only"), ok=False)
+        return await self._service.run_async(chat, text)
 
     async def _upload_all(self, chat: Chat, reply: Reply) -> None:
         """An export is uploaded to the channel as a file."""
@@ -285,10 +345,7 @@ class SlackChannel:
 
     async def _on_button(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id", ""
-        )
-        team = (body.get("team") or {}).get("id", "")
+        team, channel = _address(body)
         user = (body.get("user") or {}).get("id", "")
         value = str(((body.get("actions") or [{}])[0]).get("value", ""))
         chat = await asyncio.to_thread(self._service.chat, "slack", team, channel)
@@ -311,6 +368,21 @@ class SlackChannel:
         await self.client.views_publish(
             user_id=user, view=home_view(chat.language, help_text.text, listing.text)
         )
+
+
+def _address(body: dict[str, Any]) -> tuple[str, str]:
+    """The workspace and channel of a command or button press ("" for what it lacks)."""
+    team = body.get("team_id") or _field(body.get("team"), "id")
+    channel = (
+        body.get("channel_id")
+        or _field(body.get("channel"), "id")
+        or _field(body.get("container"), "channel_id")
+    )
+    return str(team or ""), str(channel or "")
+
+
+def _field(value: object, key: str) -> object:
+    return value.get(key) if isinstance(value, dict) else None
 
 
 async def _close_session(client: AsyncWebClient) -> None:

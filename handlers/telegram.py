@@ -1,8 +1,9 @@
 """Telegram: the bot in private chats and groups, on python-telegram-bot 22.
 
 The PTB `Application` runs on the bot's own event loop (not `run_polling`, which owns the loop):
-long polling by default, a webhook listener when TELEGRAM_WEBHOOK_URL is set. Every verb goes
-through the one command grammar; cards are HTML messages with 👍 / 👎 / 💾 buttons and links.
+long polling by default, a webhook listener (handlers/telegram_webhook.py) when
+TELEGRAM_WEBHOOK_URL is set. Every verb goes through the one command grammar; cards are HTML
+messages with 👍 / 👎 / 💾 buttons and links.
 
 Limits: PTB's AIORateLimiter keeps to Telegram's 20 messages a minute per group; this module
 spaces all messages evenly just under Telegram's 30 a second overall, and keeps the pace of one
@@ -60,6 +61,7 @@ from bot.i18n import t
 from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
+from handlers.listeners import where
 from handlers.pace import Pacer, Spacing
 from handlers.telegram_html import (
     TelegramMessage,
@@ -68,6 +70,7 @@ from handlers.telegram_html import (
     list_messages,
     reply_messages,
 )
+from handlers.telegram_webhook import TelegramWebhook
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self.ready = asyncio.Event()
         self._starter: asyncio.Task[None] | None = None
+        self._webhook: TelegramWebhook | None = None
         self._pacer = Pacer(PRIVATE_PACE)
         self._spacing = Spacing(OVERALL_RATE)
         self.username = ""
@@ -182,20 +186,27 @@ class TelegramChannel:
             return
         await self.application.start()
         await self._set_commands()
-        updater = self.application.updater
-        assert updater is not None
         s = self._settings
         if s.telegram_webhook_url:
-            await updater.start_webhook(
-                listen="0.0.0.0",  # noqa: S104 - the listener sits behind the HTTPS proxy
+            # Our own listener, not updater.start_webhook: see handlers/telegram_webhook.py.
+            self._webhook = TelegramWebhook(
+                self.application.bot,
+                self.application.update_queue,
+                host=s.bind_address,
                 port=s.telegram_webhook_port,
-                url_path=urlsplit(s.telegram_webhook_url).path.lstrip("/"),
-                webhook_url=s.telegram_webhook_url,
+                path=urlsplit(s.telegram_webhook_url).path,
+                secret=s.telegram_webhook_secret,
+            )
+            await self._webhook.start()
+            await self.application.bot.set_webhook(
+                s.telegram_webhook_url,
                 secret_token=s.telegram_webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
-            how = f"webhook on port {s.telegram_webhook_port}"
+            how = f"webhook on {where(s.bind_address, s.telegram_webhook_port)}"
         else:
+            updater = self.application.updater
+            assert updater is not None
             await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             how = "long polling"
         self.ready.set()
@@ -204,6 +215,8 @@ class TelegramChannel:
     async def stop(self) -> None:
         if self._starter is not None and not self._starter.done():
             self._starter.cancel()
+        if self._webhook is not None:
+            await self._webhook.stop()
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()

@@ -27,6 +27,8 @@ def test_defaults_match_the_interfaces_table() -> None:
     assert s.slack_api_url == "https://slack.com/api/"
     assert (s.llm_timeout_seconds, s.log_level, s.log_format) == (30.0, "INFO", "text")
     assert s.health_port is None  # no listener unless asked for
+    assert s.bind_address == "127.0.0.1"  # this machine only: a reverse proxy in front
+    assert s.slack_changes_by == "anyone"
 
 
 def test_an_api_key_raises_the_default_rate_to_ten() -> None:
@@ -84,6 +86,10 @@ def test_env_example_lists_every_setting_and_loads_cleanly() -> None:
         ("HEALTH_PORT", "0"),
         ("HEALTH_PORT", "65536"),
         ("HEALTH_PORT", "metrics"),
+        ("BIND_ADDRESS", "localhost"),
+        ("BIND_ADDRESS", "10.0.0.300"),
+        ("BIND_ADDRESS", "0.0.0.0:8080"),
+        ("SLACK_CHANGES_BY", "owners"),
     ],
 )
 def test_a_bad_value_names_its_setting(name: str, value: str) -> None:
@@ -93,6 +99,18 @@ def test_a_bad_value_names_its_setting(name: str, value: str) -> None:
     assert caught.value.setting == name
     assert str(caught.value).startswith(f"{name}: ")
     assert value in str(caught.value)
+
+
+def test_bind_address_takes_ipv4_and_ipv6_literals_and_every_interface() -> None:
+    """BIND_ADDRESS accepts an IPv4 or IPv6 address, 0.0.0.0 and :: included, written the
+    canonical way."""
+    for value, kept in (
+        ("0.0.0.0", "0.0.0.0"),  # noqa: S104 - the setting's "every IPv4 interface"
+        ("::", "::"),
+        ("::0001", "::1"),
+        (" 192.168.1.20 ", "192.168.1.20"),
+    ):
+        assert Settings.from_env({"BIND_ADDRESS": value}, env_file=None).bind_address == kept
 
 
 def test_settings_that_only_make_sense_together_are_checked() -> None:

@@ -226,7 +226,8 @@ def test_the_health_check_reads_health_port_from_dot_env_like_the_bot(tmp_path: 
 
 def test_the_dockerfile_runs_the_bot_as_a_user_with_its_state_in_the_data_volume() -> None:
     """The image's entry point is the installed `paper-surfer run`, as a non-root user, with the
-    database and alerts in /data and the health port set, exposed and checked."""
+    database and alerts in /data, the health port set, exposed and checked, and the listeners
+    on every interface of the container, so a published port reaches them."""
     assert instruction("ENTRYPOINT") == [f'["{VENV}/bin/paper-surfer"]']
     (cmd,) = instruction("CMD")
     subcommands = next(a for a in _parser()._actions if a.dest == "command").choices
@@ -240,6 +241,7 @@ def test_the_dockerfile_runs_the_bot_as_a_user_with_its_state_in_the_data_volume
     assert instruction("VOLUME") == ["/data"]
     assert instruction("WORKDIR") == ["/data"]  # relative paths from a .env land in the volume
     assert instruction("EXPOSE") == [env["HEALTH_PORT"]]
+    assert env["BIND_ADDRESS"] == "0.0.0.0"  # noqa: S104 - or the published port reaches nothing
     (check,) = instruction("HEALTHCHECK")
     assert json.loads(check.split(" CMD ", 1)[1])[1:] == ["-m", "bot.healthcheck"]
     assert find_spec("bot.healthcheck") is not None
@@ -269,7 +271,7 @@ def test_compose_runs_the_image_with_the_data_volume_and_the_health_port() -> No
     service = compose_service()
     env = docker_env()
     assert service["env_file"] == ".env"
-    for name in ("DATABASE_PATH", "ALERTS_DIR", "HEALTH_PORT"):
+    for name in ("DATABASE_PATH", "ALERTS_DIR", "HEALTH_PORT", "BIND_ADDRESS"):
         assert service[f"environment.{name}"] == env[name]
     assert service["volumes"] == ""
     assert "- paper-surfer-data:/data" in (REPO / "compose.yaml").read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from received import slack_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.slack import (
     FakeSlack,
+    block_actions_body,
     block_actions_payload,
     event_body,
     signed_request_headers,
@@ -182,6 +183,127 @@ async def test_requests_with_a_bad_or_stale_signature_are_refused(
     good = await post(app, body)
     assert good.status_code == 200
     assert ack_text(good).startswith("Paper Surfer commands:")
+
+
+def raw_post(port: int, path: str, headers: dict[str, str], sent: bytes) -> int:
+    """POST that sends its headers and `sent` (maybe far less than it declares), then reads
+    the status line; 0 when the server says nothing within five seconds (still reading)."""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head.encode() + sent)
+        try:
+            status_line = connection.recv(100).split(b"\r\n", 1)[0]
+        except TimeoutError:
+            return 0
+    return int(status_line.split()[1]) if status_line else 0
+
+
+async def test_a_signed_payload_that_is_not_slack_json_is_refused_without_a_traceback(
+    app: App, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Malformed JSON, in a form's payload or as the body, signed or not, is a 400 (401 when
+    unsigned), one warning line at most, no traceback and no chat; the bot answers after."""
+    bodies = [
+        urlencode({"payload": '{"type": "block_actions", "team": {"id": "T0001"'}),
+        urlencode({"payload": "[1, 2]"}),
+        '{"type": "event_callback", "team_id": ',
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for body in bodies:
+            assert (await post(app, body)).status_code == 400, body
+            assert (await post(app, body, secret="not-the-secret")).status_code == 401, body
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    assert app.store.chats.all() == []
+    good = await post(app, slash_command_body("/papers", "help", response_url=slack.response_url()))
+    assert ack_text(good).startswith("Paper Surfer commands:")
+
+
+async def test_a_command_press_or_event_without_workspace_or_channel_makes_no_chat(
+    app: App, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signed command or button press with an empty team or channel, or an event without a
+    team, is refused with 400 before it reaches a chat: no row with empty ids is created."""
+    url = slack.response_url("nowhere")
+    bodies = [
+        slash_command_body("/papers", "subscribe zebrafish", response_url=url, team_id=""),
+        slash_command_body("/papers", "list", response_url=url, channel_id=""),
+        block_actions_body("fb_save:30000001", "save:30000001", response_url=url, team_id=""),
+        block_actions_body("fb_save:30000001", "save:30000001", response_url=url, channel_id=""),
+        event_body("app_home_opened", user_id="U0002", team_id=""),
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for body in bodies:
+            assert (await post(app, body)).status_code == 400, body
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    assert app.store.chats.all() == []
+    assert slack.responses("nowhere") == []
+    assert slack.home_views == {}
+
+
+async def test_a_body_declared_over_a_megabyte_is_refused_before_it_is_read(app: App) -> None:
+    """POST /slack/events declaring 50 MB gets 413 after its first 64 kB, signed or not."""
+    channel = app.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    body = b"x" * 65536
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers["Content-Length"] = str(50 * 1024 * 1024)
+    answer = await asyncio.to_thread(raw_post, channel.port, "/slack/events", headers, body)
+    assert answer == 413
+
+
+ADMINS_ONLY = (
+    "Only workspace admins and the channel's creator can change this channel's subscriptions "
+    "and settings."
+)
+
+
+async def test_with_slack_changes_by_admins_only_admins_and_the_creator_change_a_channel(
+    pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """SLACK_CHANGES_BY=admins: a member's `subscribe` in a channel is refused at once while
+    `list` works; a workspace admin, the channel's creator and anyone in their own DM may
+    change; users.info is asked once for a burst of commands."""
+    slack.add_user("U0003", name="carol", is_admin=True)
+    slack.add_channel("C0004", name="mine", creator="U0001")
+    slack.add_channel("D0001", is_im=True, user="U0001")
+    application = make_app(pubmed, slack, tmp_path, SLACK_CHANGES_BY="admins")
+    channel = application.channels["slack"]
+    assert isinstance(channel, SlackChannel)
+    await channel.start()
+    try:
+        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+
+        async def say(text: str, where: str, user: str, key: str) -> str:
+            body = slash_command_body(
+                "/papers",
+                text,
+                response_url=slack.response_url(key),
+                channel_id=where,
+                user_id=user,
+            )
+            answer = await post(application, body)
+            assert answer.status_code == 200
+            first = ack_text(answer)
+            return first if first != "⏳ Asking PubMed…" else await later(slack, key)
+
+        assert await say("subscribe zebrafish", "C0001", "U0001", "member") == ADMINS_ONLY
+        assert await say("pause", "C0001", "U0001", "member2") == ADMINS_ONLY
+        assert "no subscriptions" in await say("list", "C0001", "U0001", "member3")
+        assert (await say("subscribe zebrafish", "C0001", "U0003", "admin")).startswith(
+            "Subscribed #1: zebrafish"
+        )
+        assert (await say("subscribe zebrafish", "C0004", "U0001", "creator")).startswith(
+            "Subscribed #1: zebrafish"
+        )
+        assert (await say("subscribe zebrafish", "D0001", "U0001", "dm")).startswith(
+            "Subscribed #1: zebrafish"
+        )
+        asked = [call.params.get("user") for call in slack.calls_to("users.info")]
+        assert sorted(asked) == ["U0001", "U0003"]  # each user once, then remembered
+    finally:
+        await channel.stop()
+        application.close()
 
 
 async def test_the_acknowledgement_holds_while_pubmed_is_slow(

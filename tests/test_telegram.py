@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import signal
 import socket
@@ -300,6 +301,65 @@ async def test_webhook_mode_checks_the_secret_on_every_call(
         )
         assert await telegram.wait_for_async(lambda: len(telegram.sent(ALICE)) == 1, 20)
         assert telegram.sent(ALICE)[0]["text"].startswith("Paper Surfer commands:")
+
+
+def raw_post(port: int, headers: dict[str, str], sent: bytes) -> int:
+    """POST /telegram-hook sending its headers and `sent` (maybe far less than it declares),
+    then the status answered; 0 when the server says nothing within five seconds."""
+    head = "POST /telegram-hook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(head.encode() + sent)
+        try:
+            status_line = connection.recv(100).split(b"\r\n", 1)[0]
+        except TimeoutError:
+            return 0
+    return int(status_line.split()[1]) if status_line else 0
+
+
+async def test_the_webhook_checks_the_secret_and_the_size_before_reading_a_body(
+    pubmed: FakeEutils, telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call declaring 50 MB is refused after its first 64 kB: 403 without the secret, 413
+    with it; a chunked body past 1 MB is 413, malformed JSON 400, all without a traceback;
+    then a real update is still answered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_app(
+        pubmed,
+        telegram,
+        tmp_path,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram-hook",
+        TELEGRAM_WEBHOOK_SECRET="s3cret-token",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    json_type = {"Content-Type": "application/json"}
+    big = {**json_type, "Content-Length": str(50 * 1024 * 1024)}
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    chunk = b"x" * 65536
+    with caplog.at_level(logging.DEBUG):
+        async with running(app):
+            for headers, expected in (
+                (big, 403),
+                ({**big, "X-Telegram-Bot-Api-Secret-Token": "wrong"}, 403),
+                ({**big, **secret}, 413),
+            ):
+                assert await asyncio.to_thread(raw_post, port, headers, chunk) == expected
+            chunked = {**json_type, **secret, "Transfer-Encoding": "chunked"}
+            body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20))
+            assert await asyncio.to_thread(raw_post, port, chunked, body + b"0\r\n\r\n") == 413
+            cut = b'{"update_id": 1, "message": {'
+            malformed = {**json_type, **secret, "Content-Length": str(len(cut))}
+            assert await asyncio.to_thread(raw_post, port, malformed, cut) == 400
+            local = f"http://127.0.0.1:{port}/telegram-hook"
+            update = telegram.make_text_update(ALICE, "/help")
+            status = await asyncio.to_thread(
+                telegram.post_update, local, update, secret="s3cret-token"
+            )
+            assert status == 200
+            assert await telegram.wait_for_async(lambda: len(telegram.sent(ALICE)) == 1, 20)
+    assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
 
 
 def test_paper_surfer_run_serves_telegram_end_to_end(

@@ -236,6 +236,7 @@ class _Channel:
     member: bool = True  # the bot is in the channel
     archived: bool = False
     deleted: bool = False
+    creator: str = "U0ADMIN"  # conversations.info's `creator`
     created: int = field(default_factory=lambda: int(time.time()))
     messages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -782,8 +783,12 @@ class FakeSlack:
         is_bot: bool = False,
         locale: str = "en-US",
         tz: str = "Europe/London",
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> None:
         self._users[user_id] = {
+            "is_admin": is_admin or is_owner,  # Slack: every owner is an admin too
+            "is_owner": is_owner,
             "id": user_id,
             "team_id": team_id,
             "name": name,
@@ -801,13 +806,24 @@ class FakeSlack:
         team_id: str | None = None,
         locale: str = "en-US",
         tz: str = "Europe/London",
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> None:
         """A workspace member; conversations.open(users=user_id) opens their DM "D...".
 
-        `locale` is what users.info answers with include_locale=true.
+        `locale` is what users.info answers with include_locale=true; `is_admin` and `is_owner`
+        are its workspace roles (an owner is an admin too, as in Slack).
         """
         with self._changed:
-            self._add_user(user_id, name, team_id or self.team_id, locale=locale, tz=tz)
+            self._add_user(
+                user_id,
+                name,
+                team_id or self.team_id,
+                locale=locale,
+                tz=tz,
+                is_admin=is_admin,
+                is_owner=is_owner,
+            )
             self._changed.notify_all()
 
     def add_channel(
@@ -820,11 +836,13 @@ class FakeSlack:
         user: str | None = None,
         member: bool = True,
         archived: bool = False,
+        creator: str = "U0ADMIN",
     ) -> None:
         """A channel (or, with is_im and user, the bot's DM with that user).
 
-        `member` says whether the bot is in it (posting needs that); an IM's user is added as a
-        workspace member if the fake does not know them yet.
+        `member` says whether the bot is in it (posting needs that); `creator` is the user who
+        made it (conversations.info's `creator`); an IM's user is added as a workspace member if
+        the fake does not know them yet.
         """
         if is_im and not user:
             raise ValueError("an IM needs the user it is with (user=...)")
@@ -839,6 +857,7 @@ class FakeSlack:
                 user=user,
                 member=member or is_im,
                 archived=archived,
+                creator=creator,
             )
             self._channels[channel_id] = channel
             if is_im and user:
@@ -1672,7 +1691,7 @@ class FakeSlack:
             "context_team_id": channel.team_id,
             "updated": channel.created * 1000,
             "parent_conversation": None,
-            "creator": "U0ADMIN",
+            "creator": channel.creator,
             "is_ext_shared": False,
             "shared_team_ids": [channel.team_id],
             "pending_connected_team_ids": [],
@@ -1798,8 +1817,11 @@ class FakeSlack:
                 "display_name": user["name"],
                 "team": user["team_id"],
             },
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": user["is_admin"],
+            "is_owner": user["is_owner"],
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
             "is_bot": user["is_bot"],
             "is_app_user": False,
             "updated": 1_700_000_000,
