@@ -30,6 +30,7 @@ from bot.commands import Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
+from bot.limits import Admission
 from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
@@ -244,6 +245,8 @@ class SlackChannel:
     async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         text = str(body.get("text") or "")
         verb, _ = parse(text)
+        if await self._refused(ack, body):
+            return
         chat = await asyncio.to_thread(
             self._service.chat,
             "slack",
@@ -263,6 +266,20 @@ class SlackChannel:
         reply: Reply = await work
         await self._respond_all(respond, reply_messages(reply.text, reply.cards))
         await self._upload_all(chat, reply)
+
+    async def _refused(self, ack: Any, body: dict[str, Any]) -> bool:
+        """Acknowledge a command over its channel's budget (bot/limits.py): the first refusal of
+        a flood with the polite refusal, the rest with nothing. False when it may run."""
+        where = ("slack", str(body.get("team_id", "")), str(body.get("channel_id", "")))
+        admission = self._service.admit(*where)
+        if admission is Admission.RUN:
+            return False
+        if admission is Admission.REFUSE:
+            text = await asyncio.to_thread(self._service.refusal, *where)
+            await ack(text=text, response_type="ephemeral")
+        else:
+            await ack()  # an empty acknowledgement: Slack shows nothing
+        return True
 
     async def _upload_all(self, chat: Chat, reply: Reply) -> None:
         """An export is uploaded to the channel as a file."""
