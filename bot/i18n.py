@@ -398,6 +398,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "⏳ Asking PubMed…",
         "⏳ PubMed에 물어보는 중…",
     ),
+    "limits.slow_down": (
+        "Too many commands from this chat: I answer {burst} at once, then one every {seconds} "
+        "seconds. I skipped the others, and for {quiet} seconds I skip more without saying so; "
+        "please wait a moment, then send again.",
+        "이 대화방에서 명령이 너무 많이 왔습니다. 한 번에 {burst}개까지, 그 뒤로는 {seconds}초에 "
+        "하나씩 답합니다. 나머지는 건너뛰었고, {quiet}초 동안은 알리지 않고 건너뜁니다. 잠시 후 "
+        "다시 보내 주세요.",
+    ),
     "chat.not_a_command": (
         "Send a command such as /help or /subscribe QUERY.",
         "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from bot.commands import Context, Reply, execute, parse
+from bot.fair_pool import FairPool
 from bot.i18n import t
+from bot.limits import COMMAND_BURST, COMMAND_REFILL, REFUSAL_QUIET, Admission, CommandBudget
 from bot.models import Chat
 
 BUTTON_KINDS = ("up", "down", "save")
 # Verbs that wait on PubMed (seconds, under NCBI's rate limit). They run in a pool of their own,
-# so a burst of them never holds up the quick verbs and the database work every chat needs.
+# so a burst of them never holds up the quick verbs and the database work every chat needs; the
+# pool takes turns between chats, so one chat's burst never holds up another chat's (fair_pool).
 PUBMED_VERBS = frozenset({"subscribe", "search"})
 PUBMED_WORKERS = 8
+PUBMED_PER_CHAT = 2  # of them running at once for one chat; its others wait their turn
 _BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
 
 
@@ -39,7 +43,26 @@ class ChatService:
     def __init__(self, context: Context, defaults: dict[str, str]) -> None:
         self.context = context
         self._defaults = defaults
-        self._pubmed_pool = ThreadPoolExecutor(PUBMED_WORKERS, thread_name_prefix="pubmed-cmd")
+        self._pubmed_pool = FairPool(PUBMED_WORKERS, PUBMED_PER_CHAT, name="pubmed-cmd")
+        self._budget = CommandBudget()
+
+    def admit(self, platform: str, workspace: str, chat_id: str) -> Admission:
+        """Whether a command from this chat runs now, within its budget (bot/limits.py); called
+        before anything else, so a refused command costs nothing and changes nothing."""
+        return self._budget.admit((platform, workspace, chat_id))
+
+    def refusal(self, platform: str, workspace: str, chat_id: str, *, language: str = "") -> str:
+        """The polite refusal of a command over the chat's budget, in the chat's language
+        (`language`, the user's client, for a chat not stored yet); creates nothing."""
+        known = self.context.store.chats.find(platform, workspace, chat_id)
+        lang = known.language if known else language or self._defaults["language"]
+        return t(
+            lang,
+            "limits.slow_down",
+            burst=COMMAND_BURST,
+            seconds=f"{COMMAND_REFILL:g}",
+            quiet=f"{REFUSAL_QUIET:g}",
+        )
 
     def chat(self, platform: str, workspace: str, chat_id: str, *, language: str = "") -> Chat:
         """The chat, created on first contact (in `language` when given: the user's client)."""
@@ -55,10 +78,13 @@ class ChatService:
         return execute(self.context, chat, text)
 
     async def run_async(self, chat: Chat, text: str) -> Reply:
-        """Run a command off the event loop, PubMed verbs in their own pool."""
+        """Run a command off the event loop, PubMed verbs in their own pool, in turn by chat."""
         verb, _ = parse(text)
-        pool = self._pubmed_pool if verb in PUBMED_VERBS else None
-        return await asyncio.get_running_loop().run_in_executor(pool, self.run, chat, text)
+        if verb in PUBMED_VERBS:
+            return await asyncio.wrap_future(
+                self._pubmed_pool.submit(chat.id, partial(self.run, chat, text))
+            )
+        return await asyncio.to_thread(self.run, chat, text)
 
     def press(self, chat: Chat, user: str, data: str) -> str:
         """Record a card button press; returns the short answer to show the presser."""

@@ -34,6 +34,7 @@ from bot.commands import CHANGING_VERBS, Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
+from bot.limits import Admission
 from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
@@ -294,6 +295,8 @@ class SlackChannel:
     async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         text = str(body.get("text") or "")
         verb, _ = parse(text)
+        if await self._refused(ack, body):
+            return
         team, channel = _address(body)
         chat = await asyncio.to_thread(self._service.chat, "slack", team, channel)
         user = str(body.get("user_id") or "")
@@ -323,6 +326,20 @@ class SlackChannel:
         ):
             return Reply(t(chat.language, "slack.admins_only"), ok=False)
         return await self._service.run_async(chat, text)
+
+    async def _refused(self, ack: Any, body: dict[str, Any]) -> bool:
+        """Acknowledge a command over its channel's budget (bot/limits.py): the first refusal of
+        a flood with the polite refusal, the rest with nothing. False when it may run."""
+        where = ("slack", *_address(body))
+        admission = self._service.admit(*where)
+        if admission is Admission.RUN:
+            return False
+        if admission is Admission.REFUSE:
+            text = await asyncio.to_thread(self._service.refusal, *where)
+            await ack(text=text, response_type="ephemeral")
+        else:
+            await ack()  # an empty acknowledgement: Slack shows nothing
+        return True
 
     async def _upload_all(self, chat: Chat, reply: Reply) -> None:
         """An export is uploaded to the channel as a file."""

@@ -58,6 +58,7 @@ from bot.commands import CHANGING_VERBS, VERBS, Reply, parse
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
+from bot.limits import Admission
 from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
 from bot.models import Chat
 from bot.service import ChatService
@@ -118,10 +119,15 @@ class TelegramChannel:
             .concurrent_updates(True)  # a slow PubMed preview must not hold up other chats
             .build()
         )
-        self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        # block=False: each message is handled in a task of its own, so a reply waiting for its
+        # chat's one-message-a-second turn holds none of the Application's shared update slots
+        # (330 /help from one chat made another chat's /list wait 73 s when it did).
+        self.application.add_handler(MessageHandler(filters.COMMAND, self._on_command, block=False))
         self.application.add_handler(
             MessageHandler(
-                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text
+                filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
+                self._on_text,
+                block=False,
             )
         )
         self.application.add_handler(CallbackQueryHandler(self._on_button))
@@ -332,6 +338,8 @@ class TelegramChannel:
             return  # "/list@SomeOtherBot" in a group is not for us
         verb, _ = parse(message.text)
         language = "ko" if user and (user.language_code or "").lower().startswith("ko") else ""
+        if not await self._admitted(tg_chat.id, language):
+            return
         chat = await asyncio.to_thread(
             self._service.chat, "telegram", "", str(tg_chat.id), language=language
         )
@@ -350,7 +358,7 @@ class TelegramChannel:
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         tg_chat = update.effective_chat
-        if tg_chat is None:
+        if tg_chat is None or not await self._admitted(tg_chat.id):
             return
         chat = await asyncio.to_thread(self._service.chat, "telegram", "", str(tg_chat.id))
         await self._reply(chat, Reply(t(chat.language, "chat.not_a_command")))
@@ -394,6 +402,21 @@ class TelegramChannel:
             return False
         member = await self.application.bot.get_chat_member(tg_chat.id, user.id)
         return member.status in ("administrator", "creator")
+
+    async def _admitted(self, chat_id: int, language: str = "") -> bool:
+        """Whether this chat's message is within its command budget (bot/limits.py); the first
+        refusal of a flood is answered, the rest are dropped in silence."""
+        admission = self._service.admit("telegram", "", str(chat_id))
+        if admission is Admission.REFUSE:
+            text = await asyncio.to_thread(
+                self._service.refusal, "telegram", "", str(chat_id), language=language
+            )
+            try:
+                for html in reply_messages(text):
+                    await self._send_html(chat_id, TelegramMessage(html))
+            except TelegramError as exc:  # best effort: the command is refused either way
+                log.info("could not tell chat %s to slow down: %s", chat_id, exc)
+        return admission is Admission.RUN
 
     async def _reply(self, chat: Chat, reply: Reply) -> None:
         """A command's answer: its text, then its cards (search results), each with buttons."""
