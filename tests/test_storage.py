@@ -48,6 +48,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         "poll_results",
         "feedback",
         "shown",
+        "delivery_parts",
         "_sqlite_migrations",
     } <= tables
     Store(path).close()
@@ -60,6 +61,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m005_lease_owner",),
         ("m006_retention",),
         ("m007_shown",),
+        ("m008_delivery_parts",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
