@@ -9,8 +9,8 @@ abstract first, then the summary, then the title.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 from bot import digest, overflow
 from bot.cards import Card
@@ -22,6 +22,7 @@ from bot.service import button_data
 from bot.summary import shorten
 
 LIMIT = 4096
+_TAG = re.compile(r"<[^>]*>")
 MAX_AUTHORS = 3
 
 
@@ -184,8 +185,11 @@ def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
 def _line(html_line: str, pmid: str = "") -> Piece[str]:
     """A line of a list or digest, measured as Telegram counts it (cut if it alone is too
     long)."""
-    html_line = _within_limit(html_line)
-    return Piece(html_line, length(_plain(html_line)), (pmid,) if pmid else ())
+    size = length(_plain(html_line))
+    if size > LIMIT:
+        html_line = _within_limit(html_line)
+        size = length(_plain(html_line))
+    return Piece(html_line, size, (pmid,) if pmid else ())
 
 
 def _pages(
@@ -251,14 +255,9 @@ def _within_limit(line: str) -> str:
 
 
 def _plain(fragment: str) -> str:
-    """What Telegram shows for a fragment of our own HTML: tags removed, entities decoded."""
-    pieces: list[str] = []
+    """What Telegram shows for a fragment of our own HTML: tags removed, entities decoded.
 
-    class Text(HTMLParser):
-        def handle_data(self, data: str) -> None:
-            pieces.append(data)
-
-    parser = Text(convert_charrefs=True)
-    parser.feed(fragment)
-    parser.close()
-    return "".join(pieces)
+    Our HTML escapes every text and attribute (`esc`, `attr`), so a "<" always opens one of our
+    tags and a ">" inside a tag is always escaped: removing `<...>` is exact, and ten times
+    faster than an HTML parser (a list measures every line of thousands of papers)."""
+    return html.unescape(_TAG.sub("", fragment))
