@@ -1,9 +1,12 @@
 """Delivery: pending outbox rows go out through their chat's channel, in order, exactly once.
 
-A row is marked sent only after its channel confirmed it. A temporary failure (rate limit,
-network, 5xx) counts an attempt and retries later with backoff; after MAX_ATTEMPTS the row is
-marked failed. A permanent failure (the bot was blocked, the chat deleted) deactivates the chat
-and cancels what it was owed. One chat's trouble never holds up the others.
+A row is marked sent only after its channel confirmed it; in a list or digest, which takes up
+to three messages (bot/overflow.py), as soon as the message carrying it was confirmed, so a
+retry goes on with the papers not yet confirmed. A temporary failure (rate limit, network, 5xx)
+counts an attempt and retries later with backoff; the last of MAX_ATTEMPTS tries of a list or
+digest sends one short notice instead (how many papers, where to see them), and after it the
+rows left are marked failed. A permanent failure (the bot was blocked, the chat deleted)
+deactivates the chat and cancels what it was owed. One chat's trouble never holds up the others.
 """
 
 from __future__ import annotations

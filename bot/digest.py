@@ -2,8 +2,9 @@
 
 Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time they are
 planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
-marked sent only when the platform confirmed, retried when it did not. So a digest is never
-lost, and a paper is never in two digests. A day with nothing new sends nothing.
+in at most three messages, each paper marked sent when the platform confirmed the message that
+carried it, and a retry going on with the rest. So a digest is never lost, and a paper is never
+in two digests. A day with nothing new sends nothing.
 """
 
 from __future__ import annotations
