@@ -334,15 +334,18 @@ def _saved(ctx: Context, chat: Chat, args: str) -> Reply:
 
 def _export(ctx: Context, chat: Chat, args: str) -> Reply:
     lang = chat.language
-    fmt = args.strip().lower()
-    if fmt not in EXPORT_FORMATS:
+    words = args.lower().split()
+    fmt = words[0] if words else ""
+    if fmt not in EXPORT_FORMATS or words[1:] not in ([], ["alerts"]):
         return _refuse(chat, "export", t(lang, "export.bad_format", value=args.strip()[:40]))
-    pmids = ctx.store.feedback.saved(chat.id)
+    # `alerts`: what the chat was sent (long lists and digests point here for the papers they
+    # could not list), even when it saved papers.
+    pmids = [] if words[1:] else ctx.store.feedback.saved(chat.id)
     what = "saved"
-    if not pmids:  # nothing saved: the alerts of the last 30 days instead
+    if not pmids:  # nothing saved, or alerts asked for: the alerts of the last 30 days
         since = ctx.now() - timedelta(days=EXPORT_DAYS)
         pmids = ctx.store.outbox.sent_since(chat.id, since.isoformat(timespec="seconds"))
-        what = "alerts"
+        what = "asked_alerts" if words[1:] else "alerts"
     if not pmids:
         return Reply(t(lang, "export.none", days=EXPORT_DAYS))
     papers = ctx.store.papers.get_many(pmids)

@@ -1,9 +1,12 @@
 """Delivery: pending outbox rows go out through their chat's channel, in order, exactly once.
 
-A row is marked sent only after its channel confirmed it. A temporary failure (rate limit,
-network, 5xx) counts an attempt and retries later with backoff; after MAX_ATTEMPTS the row is
-marked failed. A permanent failure (the bot was blocked, the chat deleted) deactivates the chat
-and cancels what it was owed. One chat's trouble never holds up the others.
+A row is marked sent only after its channel confirmed it; in a list or digest, which takes up
+to three messages (bot/overflow.py), as soon as the message carrying it was confirmed, so a
+retry goes on with the papers not yet confirmed. A temporary failure (rate limit, network, 5xx)
+counts an attempt and retries later with backoff; the last of MAX_ATTEMPTS tries of a list or
+digest sends one short notice instead (how many papers, where to see them), and after it the
+rows left are marked failed. A permanent failure (the bot was blocked, the chat deleted)
+deactivates the chat and cancels what it was owed. One chat's trouble never holds up the others.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import digest, feedback
+from bot import digest, feedback, overflow
 from bot.cards import Card, Collection
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.feedback import Taste
-from bot.messages import CardMessage, Channel, ListItem, ListMessage, Message
+from bot.messages import (
+    CardMessage,
+    Channel,
+    DigestMessage,
+    ListItem,
+    ListMessage,
+    Message,
+    TextMessage,
+)
 from bot.metrics import Metrics
 from bot.models import Chat, Delivery, MatchedQuery, Paper
 from bot.summary import Summarize, summarize
@@ -115,12 +126,17 @@ async def _deliver_chat(
         )
         if not claimed:
             return  # another process is delivering to this chat right now
+        progress = _Progress(store, chat.id, unit)
         try:
             message = await asyncio.to_thread(
                 _message, store, settings, chat, unit, clock(), preferences, summarizer
             )
-            message_id = await channel.send(chat, message)
+            parted = isinstance(message, ListMessage | DigestMessage)
+            message_id = await channel.send(chat, message, progress.part_sent if parted else None)
         except DeliveryFailed as exc:
+            report.sent += progress.confirmed
+            count("sent", progress.confirmed)
+            rest = progress.rest()
             if exc.permanent:
                 cancelled = await asyncio.to_thread(store.chats.deactivate, chat.id, str(exc))
                 log.warning(
@@ -130,29 +146,59 @@ async def _deliver_chat(
                     cancelled,
                 )
                 report.deactivated += 1
-                count("chat_gone", len(unit))
+                count("chat_gone", len(rest))
                 return
-            next_at, outcome = await _retry_later(store, unit, str(exc), exc.retry_after, clock())
-            count(outcome, len(unit))
+            next_at, outcome = await _retry_later(store, rest, str(exc), exc.retry_after, clock())
+            count(outcome, len(rest))
             # Keep the chat's order and spare a struggling platform: the rest waits as well.
             waiting = [d.id for later in units[index + 1 :] for d in later]
             if waiting:
                 await asyncio.to_thread(store.outbox.postpone, waiting, "waiting", next_at)
-            report.failed += len(unit)
+            report.failed += len(rest)
             return
         except Exception as exc:
             # A bug in rendering one paper must not stop the other papers or chats.
             log.exception("delivering PMIDs %s to %s failed", [d.pmid for d in unit], chat.label)
+            report.sent += progress.confirmed
+            count("sent", progress.confirmed)
+            rest = progress.rest()
             _, outcome = await _retry_later(
-                store, unit, f"{type(exc).__name__}: {exc}", None, clock()
+                store, rest, f"{type(exc).__name__}: {exc}", None, clock()
             )
-            count(outcome, len(unit))
-            report.failed += len(unit)
+            count(outcome, len(rest))
+            report.failed += len(rest)
             continue
-        await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in unit], message_id)
-        report.sent += len(unit)
+        # What the channel did not confirm message by message (a card, a local file, a notice)
+        # is sent with the whole.
+        rest = progress.rest()
+        if rest:
+            await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in rest], message_id)
+        report.sent += progress.confirmed + len(rest)
         report.messages += 1
-        count("sent", len(unit))
+        count("sent", progress.confirmed + len(rest))
+
+
+class _Progress:
+    """The papers of a unit not confirmed yet. A list or digest is confirmed message by
+    message: each message's papers are recorded as sent as soon as the platform took it, so a
+    failure part way leaves only the rest for the retry, and a crash repeats at most the one
+    message in flight."""
+
+    def __init__(self, store: Store, chat: int, unit: list[Delivery]) -> None:
+        self._store = store
+        self._chat = chat
+        self._batch = unit[0].batch
+        self._owed = {d.pmid: d for d in unit}
+        self.confirmed = 0
+
+    async def part_sent(self, pmids: tuple[str, ...], message_id: str) -> None:
+        ids = [self._owed.pop(pmid).id for pmid in pmids if pmid in self._owed]
+        self.confirmed += await asyncio.to_thread(
+            self._store.outbox.confirm_part, self._chat, self._batch, ids, message_id
+        )
+
+    def rest(self) -> list[Delivery]:
+        return list(self._owed.values())
 
 
 def release_dead_leases(store: Store) -> int:
@@ -213,8 +259,13 @@ def _message(
         )
         return (replace(best, score=moved), *matched[1:])
 
+    if unit[0].kind in ("list", "digest") and max(d.attempts for d in unit) >= MAX_ATTEMPTS - 1:
+        return _gave_up_notice(store, chat, unit)
+    progress = store.outbox.progress(chat.id, unit[0].batch)
     if unit[0].kind == "digest":
-        return digest.build(store, chat, unit, now, adjust=liked, summarizer=summarizer)
+        return digest.build(
+            store, chat, unit, now, adjust=liked, summarizer=summarizer, progress=progress
+        )
     papers = store.papers.get_many([d.pmid for d in unit])
     local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
     if unit[0].kind == "card":
@@ -233,7 +284,24 @@ def _message(
     ordered = sorted(
         items, key=lambda i: (-(i.matched[0].score.value if i.matched else 0), i.paper.pmid)
     )
-    return ListMessage(chat.language, tuple(ordered))
+    messages_sent = progress[0]
+    return ListMessage(
+        chat.language,
+        tuple(ordered),
+        continued=messages_sent > 0,
+        max_messages=max(1, overflow.MAX_MESSAGES - messages_sent),
+    )
+
+
+def _gave_up_notice(store: Store, chat: Chat, unit: list[Delivery]) -> TextMessage:
+    """The last try of a list or digest: one short message saying how many papers could not
+    be listed and where to see them all; once it is confirmed they count as delivered."""
+    found = [store.outbox.matched_queries(chat.id, d.pmid) for d in unit]
+    left = overflow.left_out([(m[0].number, m[0].query) if m else None for m in found])
+    text = overflow.gave_up(
+        chat.language, left, attempts=MAX_ATTEMPTS - 1, digest=unit[0].kind == "digest"
+    )
+    return TextMessage(text)
 
 
 def chat_taste(store: Store, chat: Chat) -> Taste:
@@ -279,13 +347,15 @@ async def _retry_later(
 ) -> tuple[str, str]:
     """Schedule the unit's next attempt; returns when that is, and the outcome for the metrics
     (postponed, retry or gave_up)."""
+    if not unit:  # everything was confirmed before the failure: nothing to retry
+        return now_text(now), "sent"
     ids = [d.id for d in unit]
     if retry_after is not None:
         # The platform said when: a rate limit is not a failure and does not count an attempt.
         next_at = now_text(now + timedelta(seconds=retry_after))
         await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
         return next_at, "postponed"
-    attempts = unit[0].attempts + 1
+    attempts = max(d.attempts for d in unit) + 1
     give_up = attempts >= MAX_ATTEMPTS
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
     next_at = now_text(now + timedelta(seconds=delay))

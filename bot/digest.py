@@ -2,8 +2,9 @@
 
 Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time they are
 planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
-marked sent only when the platform confirmed, retried when it did not. So a digest is never
-lost, and a paper is never in two digests. A day with nothing new sends nothing.
+in at most three messages, each paper marked sent when the platform confirmed the message that
+carried it, and a retry going on with the rest. So a digest is never lost, and a paper is never
+in two digests. A day with nothing new sends nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import t
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
+from bot.overflow import MAX_MESSAGES
 from bot.summary import Summarize, shorten, summarize
 from storage import Store
 
@@ -38,9 +40,13 @@ def build(
     now: datetime,
     adjust: Callable[[Paper, list[MatchedQuery]], tuple[MatchedQuery, ...]] | None = None,
     summarizer: Summarize = summarize,
+    *,
+    progress: tuple[int, int] = (0, 0),
 ) -> DigestMessage:
     """The digest of `rows` (one batch): grouped by subscription, best first. `adjust` moves
-    the scores by the chat's feedback."""
+    the scores by the chat's feedback. `progress`: the (messages, papers) of this digest an
+    earlier try delivered; `rows` are then the rest, and the digest goes on where it stopped
+    (papers shown in full only while the first FULL are not all out)."""
     papers = store.papers.get_many([r.pmid for r in rows])
     items: list[tuple[MatchedQuery | None, DigestItem]] = []
     for row in rows:
@@ -51,9 +57,12 @@ def build(
         score = best.score if best else Score(row.score, "", ())
         summary = summarizer(paper, chat.language)
         line = shorten(summary.finding or summary.text, ONE_LINE)
-        items.append((best, DigestItem(paper, score, summary.design, line)))
+        found_by = (best.number, best.query) if best else None
+        items.append((best, DigestItem(paper, score, summary.design, line, found_by)))
     items.sort(key=lambda pair: (-pair[1].score.value, pair[1].paper.pmid))
-    full, rest = items[:FULL], items[FULL:]
+    messages, delivered = progress
+    in_full = max(0, FULL - delivered)
+    full, rest = items[:in_full], items[in_full:]
     groups: dict[tuple[int, str], list[DigestItem]] = {}
     for best, item in full:
         key = (best.number, best.query) if best else (0, "")
@@ -67,6 +76,8 @@ def build(
         total=len(items),
         sections=sections,
         more=tuple(item for _, item in rest),
+        continued=messages > 0,
+        max_messages=max(1, MAX_MESSAGES - messages),
     )
 
 
@@ -75,6 +86,8 @@ def build(
 
 def header(message: DigestMessage) -> str:
     """'📬 PubMed digest for <day> — new papers: N, subscriptions: M' in the chat's language."""
+    if message.continued:
+        return t(message.language, "digest.continued", day=message.day, count=message.total)
     return t(
         message.language,
         "digest.header",

@@ -25,7 +25,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "usage.search": ("search QUERY", "search 검색식"),
     "usage.status": ("status", "status"),
     "usage.saved": ("saved", "saved"),
-    "usage.export": ("export bibtex|ris|csv", "export bibtex|ris|csv"),
+    "usage.export": ("export bibtex|ris|csv [alerts]", "export bibtex|ris|csv [alerts]"),
     "about.help": ("list of verbs, or one verb's usage", "명령 목록 또는 한 명령의 사용법"),
     "about.subscribe": (
         "add a PubMed query for this chat (with a preview of what it finds)",
@@ -66,8 +66,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "about.saved": ("papers saved from cards in this chat", "이 대화방에서 카드로 저장한 논문"),
     "about.export": (
-        "saved papers (or the last 30 days of alerts) as a file",
-        "저장한 논문 (없으면 최근 30일 알림)을 파일로 내보냅니다",
+        "saved papers (or, with alerts or when none are saved, the last 30 days of alerts) as "
+        "a file",
+        "저장한 논문 (alerts 를 붙이거나 저장한 논문이 없으면 최근 30일 알림)을 파일로 내보냅니다",
     ),
     # --- general ---------------------------------------------------------------------------------
     "help.header": ("Paper Surfer commands:", "Paper Surfer 명령:"),
@@ -296,10 +297,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No saved papers, so the alerts of the last {days} days ({count}) as {format}.",
         "저장한 논문이 없어 최근 {days}일 알림 {count}편을 {format} 형식으로 내보냈습니다.",
     ),
+    "export.asked_alerts": (
+        "The alerts of the last {days} days ({count}) as {format}.",
+        "최근 {days}일 알림 {count}편을 {format} 형식으로 내보냈습니다.",
+    ),
     # --- delivery --------------------------------------------------------------------------------
     "list_message.header": (
         "More new papers ({count}), best first:",
         "새 논문 {count}편 더 (관련도 순):",
+    ),
+    "list_message.continued": (
+        "More new papers, continued ({count}):",
+        "새 논문 이어서 ({count}편):",
+    ),
+    "digest.continued": (
+        "📬 PubMed digest for {day}, continued — {count} more papers",
+        "📬 {day} PubMed 요약 (이어서) — {count}편 더",
+    ),
+    "overflow.count": (
+        "…and {count} more papers, not listed here to keep this chat readable.",
+        "…외 {count}편은 대화방이 넘치지 않도록 여기에 싣지 않았습니다.",
+    ),
+    "overflow.where_list": (
+        "See them all with `export csv alerts` (a file), get one message a day with "
+        "`mode digest`, or open each search on PubMed:",
+        "모두 보려면 `export csv alerts` (파일)를 쓰거나, `mode digest` 로 하루 한 번 "
+        "받거나, PubMed에서 각 검색을 여세요:",
+    ),
+    "overflow.where_digest": (
+        "See them all with `export csv alerts` (a file), or open each search on PubMed:",
+        "모두 보려면 `export csv alerts` (파일)를 쓰거나, PubMed에서 각 검색을 여세요:",
+    ),
+    "overflow.search": ("#{number} {query} ({count})", "#{number} {query} ({count}편)"),
+    "overflow.more_searches": ("…and {count} more subscriptions", "…외 구독 {count}개"),
+    "overflow.gave_up": (
+        "⚠️ {count} papers could not be listed here: {attempts} tries to send them failed.",
+        "⚠️ 논문 {count}편을 여기에 싣지 못했습니다: {attempts}번 보내려 했지만 실패했습니다.",
     ),
     "digest.header": (
         "📬 PubMed digest for {day} — new papers: {count}, subscriptions: {subscriptions}",

@@ -6,11 +6,13 @@ format (Markdown files, Telegram HTML, Slack Block Kit).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cards import Card
 from bot.models import Chat, MatchedQuery, Paper, Score
+from bot.overflow import MAX_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +31,13 @@ class ListItem:
 
 @dataclass(frozen=True, slots=True)
 class ListMessage:
-    """Papers beyond a poll's card budget, together in one message, best first."""
+    """Papers beyond a poll's card budget, together, best first, in at most `max_messages`
+    messages (bot/overflow.py). `continued`: the first messages went out in an earlier try."""
 
     language: str
     items: tuple[ListItem, ...]
+    continued: bool = False
+    max_messages: int = MAX_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class DigestItem:
     score: Score
     design: str
     summary: str
+    found_by: tuple[int, str] | None = None  # the subscription (number, query) that scored best
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +67,17 @@ class DigestSection:
 
 @dataclass(frozen=True, slots=True)
 class DigestMessage:
-    """A chat's daily digest: the first `FULL` papers in full, then the rest as short links."""
+    """A chat's daily digest: the first `FULL` papers in full, then the rest as short links, in
+    at most `max_messages` messages. `continued`: the first messages went out in an earlier try,
+    and this holds the papers they did not deliver."""
 
     language: str
     day: str  # the chat's local date, YYYY-MM-DD
     total: int
     sections: tuple[DigestSection, ...]
     more: tuple[DigestItem, ...] = ()
+    continued: bool = False
+    max_messages: int = MAX_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,10 @@ class FileMessage:
 
 
 Message = CardMessage | ListMessage | TextMessage | DigestMessage | FileMessage
+
+# Called after the platform confirmed each message of a list or digest, with the PMIDs that
+# message delivered and its id: delivery records them at once, so a retry never repeats them.
+PartSent = Callable[[tuple[str, ...], str], Awaitable[None]]
 
 
 class Channel(Protocol):
@@ -102,6 +116,8 @@ class Channel(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, chat: Chat, message: Message) -> str:
-        """Deliver `message`; returns the platform's message id, or raises DeliveryFailed."""
+    async def send(self, chat: Chat, message: Message, on_part: PartSent | None = None) -> str:
+        """Deliver `message`; returns the platform's (first) message id, or raises
+        DeliveryFailed. A platform that splits a list or digest into several messages awaits
+        `on_part` after each one it confirmed; one that sends it whole need not."""
         ...

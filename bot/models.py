@@ -127,6 +127,11 @@ class Paper:
         )
 
 
+def search_url(query: str) -> str:
+    """PubMed's own search for `query`: every paper it finds, not only the new ones."""
+    return f"https://pubmed.ncbi.nlm.nih.gov/?term={quote(query, safe='')}"
+
+
 @dataclass(frozen=True, slots=True)
 class Deletion:
     """A PMID that an NLM update file withdraws (`DeleteCitation`)."""

@@ -21,7 +21,7 @@ from bot import digest
 from bot.cards import md, to_markdown
 from bot.errors import DeliveryFailed
 from bot.i18n import t
-from bot.messages import CardMessage, DigestMessage, ListMessage, Message, TextMessage
+from bot.messages import CardMessage, DigestMessage, ListMessage, Message, PartSent, TextMessage
 from bot.models import Chat
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]")
@@ -49,7 +49,8 @@ class LocalChannel:
     async def stop(self) -> None:
         return None
 
-    async def send(self, chat: Chat, message: Message) -> str:
+    async def send(self, chat: Chat, message: Message, on_part: PartSent | None = None) -> str:
+        """Write the message as one file (a list or digest whole: `on_part` is not needed)."""
         if isinstance(message, TextMessage):
             self._print(message.text)
             return ""

@@ -35,7 +35,14 @@ from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
 from bot.limits import Admission
-from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
+from bot.messages import (
+    CardMessage,
+    DigestMessage,
+    FileMessage,
+    ListMessage,
+    Message,
+    PartSent,
+)
 from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import application, listen, refuse_oversized, where
@@ -202,8 +209,9 @@ class SlackChannel:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def send(self, chat: Chat, message: Message) -> str:
-        """Post a card, list or text to the chat's channel; the ts of the (first) message."""
+    async def send(self, chat: Chat, message: Message, on_part: PartSent | None = None) -> str:
+        """Post a card, list or text to the chat's channel; the ts of the (first) message.
+        `on_part` hears of each message of a list or digest once Slack confirmed it."""
         if not self.ready.is_set():
             # Not the paper's fault: try again shortly, without using up its attempts.
             raise DeliveryFailed("Slack is not connected yet", retry_after=NOT_READY_RETRY)
@@ -221,6 +229,8 @@ class SlackChannel:
         for part in parts:
             ts = await self._post(chat.chat_id, part)
             first = first or ts
+            if on_part is not None:
+                await on_part(part.pmids, ts)
         return first
 
     async def _post(self, channel: str, part: SlackMessage) -> str:

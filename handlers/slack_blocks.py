@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot import digest
+from bot import digest, overflow
 from bot.cards import Card
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage
 from bot.models import MatchedQuery, Paper
+from bot.overflow import Piece
 from bot.service import button_data
 from bot.summary import shorten
 
@@ -33,6 +34,7 @@ Block = dict[str, Any]
 class SlackMessage:
     text: str  # the plain fallback for notifications and screen readers
     blocks: tuple[Block, ...]
+    pmids: tuple[str, ...] = ()  # the papers of a list or digest this message delivers
 
 
 def esc(text: str) -> str:
@@ -172,56 +174,102 @@ def _buttons(paper: Paper, lang: str) -> list[Block]:
 
 
 def list_messages(message: ListMessage) -> list[SlackMessage]:
-    """The overflow list: a header line and one section per paper, in messages of ≤ 50 blocks."""
-    header = t(message.language, "list_message.header", count=len(message.items))
-    blocks = [_section(esc(header))]
+    """The overflow list: a header line and one section per paper, in at most
+    `message.max_messages` messages of ≤ 50 blocks; what does not fit is summarised in the
+    last."""
+    key = "list_message.continued" if message.continued else "list_message.header"
+    header = t(message.language, key, count=len(message.items))
+    pieces = [Piece(_section(esc(header)), 1)]
+    found_by: dict[str, tuple[int, str] | None] = {}
     for item in message.items:
         paper = item.paper
-        best = item.matched[0].score if item.matched else None
-        score = f" — {best.value:.2f}" if best else ""
+        best = item.matched[0] if item.matched else None
+        found_by[paper.pmid] = (best.number, best.query) if best else None
+        score = f" — {best.score.value:.2f}" if best else ""
         source = esc(paper.journal_abbrev or paper.journal)
         title = shorten(paper.title or f"PMID {paper.pmid}", 500)
-        blocks.append(_section(f"• {link(paper.url, title)} ({source}){score}"))
-    return [SlackMessage(fit(header, FALLBACK_LIMIT), chunk) for chunk in _chunks(blocks)]
+        text = f"• {link(paper.url, title)} ({source}){score}"
+        pieces.append(Piece(_section(text), 1, (paper.pmid,)))
+    pages = _pages(pieces, message.language, message.max_messages, found_by, in_digest=False)
+    return [SlackMessage(fit(header, FALLBACK_LIMIT), blocks, pmids) for blocks, pmids in pages]
 
 
 def digest_messages(message: DigestMessage) -> list[SlackMessage]:
     """The digest: a header, a section per paper under its subscription, then the rest as
-    links; in messages of at most 50 blocks."""
+    links; in at most `message.max_messages` messages of at most 50 blocks, what does not fit
+    summarised in the last."""
     header = digest.header(message)
-    blocks: list[Block] = [{"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}]
+    pieces: list[Piece[Block]] = [
+        Piece({"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}, 1)
+    ]
+    found_by: dict[str, tuple[int, str] | None] = {}
     for section in message.sections:
         title = digest.section_title(message, section)
-        blocks.append(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"))
+        pieces.append(Piece(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"), 1))
         for item in section.items:
             paper = item.paper
+            found_by[paper.pmid] = item.found_by
             details = digest.details(message, item)
             text = f"*{link(paper.url, shorten(paper.title, 500))}*\n_{fit(details, 500)}_"
             if item.summary:
                 text += "\n" + fit(item.summary, 1000)
-            blocks.append(_section(text))
+            pieces.append(Piece(_section(text), 1, (paper.pmid,)))
     if message.more:
-        blocks.append(_section(f"*{esc(digest.more_title(message))}*"))
-        lines = [
-            f"• {link(i.paper.url, shorten(i.paper.title, 300))} — {i.score.value:.2f}"
-            for i in message.more
+        pieces.append(Piece(_section(f"*{esc(digest.more_title(message))}*"), 1))
+        lines = []
+        for item in message.more:
+            found_by[item.paper.pmid] = item.found_by
+            label = shorten(item.paper.title, 300)
+            text = f"• {link(item.paper.url, label)} — {item.score.value:.2f}"
+            lines.append((text, item.paper.pmid))
+        pieces += [
+            Piece(_section(text), 1, pmids) for text, pmids in _join_within(lines, SECTION_LIMIT)
         ]
-        blocks += [_section(part) for part in _join_within(lines, SECTION_LIMIT)]
-    return [SlackMessage(fit(header, FALLBACK_LIMIT), chunk) for chunk in _chunks(blocks)]
+    pages = _pages(pieces, message.language, message.max_messages, found_by, in_digest=True)
+    return [SlackMessage(fit(header, FALLBACK_LIMIT), blocks, pmids) for blocks, pmids in pages]
 
 
-def _join_within(lines: list[str], limit: int) -> list[str]:
-    """Lines joined into pieces of at most `limit` characters, never splitting a line."""
-    pieces: list[str] = []
+def _join_within(lines: list[tuple[str, str]], limit: int) -> list[tuple[str, tuple[str, ...]]]:
+    """Lines (each with its PMID) joined into pieces of at most `limit` characters, never
+    splitting a line; each piece with the PMIDs of its lines."""
+    pieces: list[tuple[str, tuple[str, ...]]] = []
     current = ""
-    for line in lines:
+    pmids: tuple[str, ...] = ()
+    for line, pmid in lines:
         if current and len(current) + 1 + len(line) > limit:
-            pieces.append(current)
+            pieces.append((current, pmids))
             current = ""
+            pmids = ()
         current = f"{current}\n{line}" if current else line
+        pmids = (*pmids, pmid)
     if current:
-        pieces.append(current)
+        pieces.append((current, pmids))
     return pieces
+
+
+def _pages(
+    pieces: list[Piece[Block]],
+    language: str,
+    max_messages: int,
+    found_by: dict[str, tuple[int, str] | None],
+    *,
+    in_digest: bool,
+) -> list[tuple[tuple[Block, ...], tuple[str, ...]]]:
+    """The blocks in messages of at most 50; the last one tells what did not fit and where to
+    see it, in one section."""
+
+    def notice(left: tuple[str, ...]) -> list[Piece[Block]]:
+        if not left:
+            return []
+        summary = overflow.left_out([found_by[pmid] for pmid in left])
+        lines = [
+            f"• {link(url, text)}" if url else f"_{esc(text)}_"
+            for text, url in overflow.notice(language, summary, digest=in_digest)
+        ]
+        return [Piece(_section(fit_mrkdwn("\n".join(lines))), 1)]
+
+    pages = overflow.paginate(pieces, capacity=MAX_BLOCKS, max_messages=max_messages, notice=notice)
+    return [(page.content, page.pmids) for page in pages]
 
 
 def reply_messages(text: str, cards: tuple[Card, ...] = ()) -> list[SlackMessage]:

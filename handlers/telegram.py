@@ -59,7 +59,14 @@ from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
 from bot.limits import Admission
-from bot.messages import CardMessage, DigestMessage, FileMessage, ListMessage, Message
+from bot.messages import (
+    CardMessage,
+    DigestMessage,
+    FileMessage,
+    ListMessage,
+    Message,
+    PartSent,
+)
 from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import where
@@ -243,8 +250,9 @@ class TelegramChannel:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def send(self, chat: Chat, message: Message) -> str:
-        """Deliver a card, list or text to a chat; the id of the (first) message sent."""
+    async def send(self, chat: Chat, message: Message, on_part: PartSent | None = None) -> str:
+        """Deliver a card, list or text to a chat; the id of the (first) message sent.
+        `on_part` hears of each message of a list or digest once Telegram confirmed it."""
         if not self.ready.is_set():
             # Not the paper's fault: try again shortly, without using up its attempts.
             raise DeliveryFailed("Telegram is not connected yet", retry_after=NOT_READY_RETRY)
@@ -262,6 +270,8 @@ class TelegramChannel:
         for part in parts:
             sent = await self._deliver(chat, part)
             first = first or str(sent.message_id)
+            if on_part is not None:
+                await on_part(part.pmids, str(sent.message_id))
         return first
 
     async def _send_file(self, chat: Chat, message: FileMessage) -> str:

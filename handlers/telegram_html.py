@@ -9,18 +9,20 @@ abstract first, then the summary, then the title.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
-from bot import digest
+from bot import digest, overflow
 from bot.cards import Card
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage
 from bot.models import MatchedQuery, Paper
+from bot.overflow import Piece
 from bot.service import button_data
 from bot.summary import shorten
 
 LIMIT = 4096
+_TAG = re.compile(r"<[^>]*>")
 MAX_AUTHORS = 3
 
 
@@ -35,6 +37,7 @@ class Button:
 class TelegramMessage:
     html: str
     keyboard: tuple[tuple[Button, ...], ...] = field(default=())
+    pmids: tuple[str, ...] = ()  # the papers of a list or digest this message delivers
 
 
 def length(text: str) -> int:
@@ -134,41 +137,86 @@ def _keyboard(paper: Paper, lang: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def list_messages(message: ListMessage) -> list[TelegramMessage]:
-    """The overflow list: a header and one linked line per paper, split to fit."""
-    header = esc(t(message.language, "list_message.header", count=len(message.items)))
-    lines = []
+    """The overflow list: a header and one linked line per paper, in at most
+    `message.max_messages` messages that fit; what does not fit is summarised in the last."""
+    key = "list_message.continued" if message.continued else "list_message.header"
+    pieces = [_line(esc(t(message.language, key, count=len(message.items))))]
+    found_by: dict[str, tuple[int, str] | None] = {}
     for item in message.items:
         paper = item.paper
-        best = item.matched[0].score if item.matched else None
-        score = f" — {best.value:.2f}" if best else ""
+        best = item.matched[0] if item.matched else None
+        found_by[paper.pmid] = (best.number, best.query) if best else None
+        score = f" — {best.score.value:.2f}" if best else ""
         source = paper.journal_abbrev or paper.journal
         title = esc(shorten(paper.title or f"PMID {paper.pmid}", 300))
-        lines.append(f'• <a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}')
-    return [TelegramMessage(chunk) for chunk in split_lines([header, *lines])]
+        line = f'• <a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}'
+        pieces.append(_line(line, paper.pmid))
+    return _pages(pieces, message.language, message.max_messages, found_by, in_digest=False)
 
 
 def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
     """The digest: a header, each subscription's papers with design, score and one line of
-    summary, then the rest as links; split between papers to fit."""
-    header = digest.header(message)
-    parts = [f"<b>{esc(header)}</b>"]
+    summary, then the rest as links; split between papers, in at most `message.max_messages`
+    messages, what does not fit summarised in the last."""
+    pieces = [_line(f"<b>{esc(digest.header(message))}</b>")]
+    found_by: dict[str, tuple[int, str] | None] = {}
     for section in message.sections:
         title = digest.section_title(message, section)
-        parts.append(f"\n<b>{esc(title)}</b>")
+        pieces.append(_line(f"\n<b>{esc(title)}</b>"))
         for item in section.items:
             paper = item.paper
+            found_by[paper.pmid] = item.found_by
             details = digest.details(message, item)
             entry = f'• <a href="{attr(paper.url)}">{esc(shorten(paper.title, 300))}</a>\n'
             entry += f"<i>{esc(details)}</i>"
             if item.summary:
                 entry += f"\n{esc(item.summary)}"
-            parts.append(entry)
+            pieces.append(_line(entry, paper.pmid))
     if message.more:
-        parts.append(f"\n<b>{esc(digest.more_title(message))}</b>")
+        pieces.append(_line(f"\n<b>{esc(digest.more_title(message))}</b>"))
         for item in message.more:
+            found_by[item.paper.pmid] = item.found_by
             title = esc(shorten(item.paper.title, 300))
-            parts.append(f'• <a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}')
-    return [TelegramMessage(chunk) for chunk in split_lines(parts)]
+            line = f'• <a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}'
+            pieces.append(_line(line, item.paper.pmid))
+    return _pages(pieces, message.language, message.max_messages, found_by, in_digest=True)
+
+
+def _line(html_line: str, pmid: str = "") -> Piece[str]:
+    """A line of a list or digest, measured as Telegram counts it (cut if it alone is too
+    long)."""
+    size = length(_plain(html_line))
+    if size > LIMIT:
+        html_line = _within_limit(html_line)
+        size = length(_plain(html_line))
+    return Piece(html_line, size, (pmid,) if pmid else ())
+
+
+def _pages(
+    pieces: list[Piece[str]],
+    language: str,
+    max_messages: int,
+    found_by: dict[str, tuple[int, str] | None],
+    *,
+    in_digest: bool,
+) -> list[TelegramMessage]:
+    """The pieces in messages; the last one tells what did not fit and where to see it."""
+
+    def notice(left: tuple[str, ...]) -> list[Piece[str]]:
+        if not left:
+            return []
+        summary = overflow.left_out([found_by[pmid] for pmid in left])
+        lines = [
+            f'• <a href="{attr(url)}">{esc(text)}</a>' if url else f"<i>{esc(text)}</i>"
+            for text, url in overflow.notice(language, summary, digest=in_digest)
+        ]
+        lines[0] = "\n" + lines[0]  # a blank line between the papers and the notice
+        return [_line(line) for line in lines]
+
+    pages = overflow.paginate(
+        pieces, capacity=LIMIT, separator=1, max_messages=max_messages, notice=notice
+    )
+    return [TelegramMessage("\n".join(page.content), pmids=page.pmids) for page in pages]
 
 
 def reply_messages(text: str) -> list[str]:
@@ -186,10 +234,8 @@ def split_lines(lines: list[str]) -> list[str]:
     current: list[str] = []
     size = 0
     for line in lines:
+        line = _within_limit(line)
         line_size = length(_plain(line))
-        if line_size > LIMIT:
-            line = esc(_fit(_plain(line), LIMIT))
-            line_size = length(_plain(line))
         if current and size + 1 + line_size > LIMIT:
             chunks.append("\n".join(current))
             current, size = [], 0
@@ -200,15 +246,18 @@ def split_lines(lines: list[str]) -> list[str]:
     return chunks
 
 
+def _within_limit(line: str) -> str:
+    """A line longer than a message, cut as plain text (its tags dropped) rather than risk
+    cutting inside a tag."""
+    if length(_plain(line)) > LIMIT:
+        return esc(_fit(_plain(line), LIMIT))
+    return line
+
+
 def _plain(fragment: str) -> str:
-    """What Telegram shows for a fragment of our own HTML: tags removed, entities decoded."""
-    pieces: list[str] = []
+    """What Telegram shows for a fragment of our own HTML: tags removed, entities decoded.
 
-    class Text(HTMLParser):
-        def handle_data(self, data: str) -> None:
-            pieces.append(data)
-
-    parser = Text(convert_charrefs=True)
-    parser.feed(fragment)
-    parser.close()
-    return "".join(pieces)
+    Our HTML escapes every text and attribute (`esc`, `attr`), so a "<" always opens one of our
+    tags and a ">" inside a tag is always escaped: removing `<...>` is exact, and ten times
+    faster than an HTML parser (a list measures every line of thousands of papers)."""
+    return html.unescape(_TAG.sub("", fragment))

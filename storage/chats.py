@@ -91,6 +91,7 @@ class Chats:
                 " WHERE chat = ? AND state = 'pending'",
                 [f"chat deactivated: {reason}", chat],
             )
+            db.execute("DELETE FROM delivery_parts WHERE chat = ?", [chat])
         return cursor.rowcount
 
     def reactivate(self, chat: int) -> None:

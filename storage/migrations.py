@@ -230,6 +230,24 @@ def m007_shown(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_delivery_parts(db: Database) -> None:
+    """Progress of a list or digest being sent in several messages: how many messages and
+    papers the platform confirmed so far, so that a retry continues after them."""
+    _run(
+        db,
+        """
+        CREATE TABLE delivery_parts (
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            batch TEXT NOT NULL,
+            parts INTEGER NOT NULL DEFAULT 0,
+            papers INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (chat, batch)
+        )
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

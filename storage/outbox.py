@@ -14,6 +14,8 @@ from bot.models import Delivery, MatchedQuery, MatchReason, Score
 from storage.rows import now_text, placeholders, rows
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from storage import Store
 
 
@@ -171,6 +173,36 @@ class Outbox:
                 f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
                 [message_id, now_text(), *ids],
             )
+            _forget_finished_units(db, ids)
+
+    def progress(self, chat: int, batch: str) -> tuple[int, int]:
+        """(messages, papers) of a list or digest that the platform already confirmed."""
+        found = self._store.db.execute(
+            "SELECT parts, papers FROM delivery_parts WHERE chat = ? AND batch = ?", [chat, batch]
+        ).fetchone()
+        return (int(found[0]), int(found[1])) if found else (0, 0)
+
+    def confirm_part(self, chat: int, batch: str, ids: Sequence[int], message_id: str) -> int:
+        """One message of a list or digest was confirmed: its papers are sent, and the unit's
+        progress counts it (forgotten once nothing of the unit is pending). Returns how many
+        papers it marked."""
+        with self._store.transaction() as db:
+            marked = 0
+            if ids:
+                marked = db.execute(
+                    "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,"
+                    f" last_error = '' WHERE id IN ({placeholders(len(ids))})"
+                    " AND state = 'pending'",
+                    [message_id, now_text(), *ids],
+                ).rowcount
+            db.execute(
+                "INSERT INTO delivery_parts (chat, batch, parts, papers) VALUES (?, ?, 1, ?)"
+                " ON CONFLICT (chat, batch) DO UPDATE SET parts = parts + 1,"
+                " papers = papers + excluded.papers",
+                [chat, batch, marked],
+            )
+            _forget_finished(db, chat, batch)
+        return int(marked)
 
     def mark_attempt_failed(
         self, ids: Sequence[int], error: str, next_attempt_at: str, *, give_up: bool
@@ -184,6 +216,7 @@ class Outbox:
                 " AND state = 'pending'",
                 [error[:500], next_attempt_at, state, *ids],
             )
+            _forget_finished_units(db, ids)
 
     def postpone(self, ids: Sequence[int], reason: str, next_attempt_at: str) -> None:
         """Try again at `next_attempt_at` without counting an attempt (a platform rate limit)."""
@@ -213,6 +246,26 @@ class Outbox:
             "SELECT * FROM deliveries WHERE chat = ? ORDER BY id", [chat]
         )
         return [_delivery(r) for r in rows(cursor)]
+
+
+def _forget_finished(db: Database, chat: int, batch: str) -> None:
+    """A unit with nothing pending is done: its progress goes (a later digest of the same day
+    reuses the batch name and starts afresh)."""
+    db.execute(
+        "DELETE FROM delivery_parts WHERE chat = ? AND batch = ? AND NOT EXISTS"
+        " (SELECT 1 FROM deliveries WHERE chat = ? AND batch = ? AND state = 'pending')",
+        [chat, batch, chat, batch],
+    )
+
+
+def _forget_finished_units(db: Database, ids: Sequence[int]) -> None:
+    units = db.execute(
+        f"SELECT DISTINCT chat, batch FROM deliveries WHERE id IN ({placeholders(len(ids))})"
+        " AND batch != ''",
+        list(ids),
+    ).fetchall()
+    for chat, batch in units:
+        _forget_finished(db, chat, batch)
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:

@@ -12,6 +12,7 @@ from bot.messages import (
     FileMessage,
     ListMessage,
     Message,
+    PartSent,
     TextMessage,
 )
 from bot.models import Chat
@@ -42,7 +43,8 @@ class RecordingChannel:
     async def stop(self) -> None:
         return None
 
-    async def send(self, chat: Chat, message: Message) -> str:
+    async def send(self, chat: Chat, message: Message, on_part: PartSent | None = None) -> str:
+        """Record the message whole (a list or digest in one piece, so `on_part` is unused)."""
         problem = self.fail(chat, message)
         if problem is not None:
             raise problem
@@ -58,7 +60,7 @@ class RecordingChannel:
             record = Sent(chat.chat_id, "file", (), message)
         else:
             assert isinstance(message, TextMessage)
-            record = Sent(chat.chat_id, "text", ())
+            record = Sent(chat.chat_id, "text", (), message)
         self.sent.append(record)
         return f"m{len(self.sent)}"
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from servers.slack import FakeSlack
+
+# A paper's page; a PubMed search (`/?term=`, in the notice of a long list) is not a paper.
+_PAPER_URL = re.compile(r"https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/?$")
+_SLACK_PAPER_LINK = re.compile(r"<https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/\|")
+_LEFT_OUT = re.compile(r"…and ([\d,]+) more papers")
 
 
 def telegram_pmids(telegram: Any, chat_id: int) -> list[str]:
@@ -17,10 +23,17 @@ def telegram_pmids(telegram: Any, chat_id: int) -> list[str]:
                 data = button.get("callback_data", "")
                 if data.startswith("fb:save:"):
                     found.append(data.split(":")[2])
-        for entity in message.get("entities", []):
-            url = entity.get("url", "")
-            if entity.get("type") == "text_link" and "pubmed.ncbi.nlm.nih.gov" in url:
-                found.append(url.rstrip("/").rsplit("/", 1)[1])
+        found += telegram_linked(message)
+    return found
+
+
+def telegram_linked(message: dict[str, Any]) -> list[str]:
+    """PMIDs of the papers one Telegram message links to, in order."""
+    found = []
+    for entity in message.get("entities", []):
+        paper = _PAPER_URL.match(entity.get("url", ""))
+        if entity.get("type") == "text_link" and paper:
+            found.append(paper.group(1))
     return found
 
 
@@ -34,10 +47,20 @@ def slack_pmids(slack: FakeSlack, channel: str) -> list[str]:
                 value = element.get("value", "") if isinstance(element, dict) else ""
                 if value.startswith("fb:save:"):
                     found.append(value.split(":")[2])
-            text = (
-                (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
-            )
-            found += [
-                part.split("/")[0] for part in text.split("<https://pubmed.ncbi.nlm.nih.gov/")[1:]
-            ]
+        found += slack_linked(message)
     return found
+
+
+def slack_linked(message: dict[str, Any]) -> list[str]:
+    """PMIDs of the papers one Slack message links to in its sections, in order."""
+    found = []
+    for block in message.get("blocks", []):
+        if block.get("type") == "section":
+            found += _SLACK_PAPER_LINK.findall((block.get("text") or {}).get("text", ""))
+    return found
+
+
+def left_out(text: str) -> int:
+    """How many papers a long list's or digest's notice says it did not list (0: no notice)."""
+    found = _LEFT_OUT.search(text)
+    return int(found.group(1).replace(",", "")) if found else 0

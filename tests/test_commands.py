@@ -49,7 +49,7 @@ INTERFACE_VERBS = {
     "search": "search QUERY",
     "status": "status",
     "saved": "saved",
-    "export": "export bibtex|ris|csv",
+    "export": "export bibtex|ris|csv [alerts]",
 }
 
 # "covid 19" AND pandemic, Entrez dates 2020-11-30..2020-12-07: four records, newest first.

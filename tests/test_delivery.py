@@ -16,9 +16,10 @@ from bot import delivery
 from bot.config import Settings
 from bot.delivery import deliver_pending
 from bot.errors import DeliveryFailed
-from bot.messages import CardMessage, ListMessage
-from bot.models import Chat, MatchReason, Paper, Score
+from bot.messages import CardMessage, ListMessage, TextMessage
+from bot.models import Chat, MatchReason, Paper, Score, search_url
 from bot.pubmed.parse import iter_records
+from bot.status import chat_status
 from handlers.local import LocalChannel, safe_name
 from storage import Store
 
@@ -128,6 +129,44 @@ def test_delivery_gives_up_after_the_bound(store: Store) -> None:
     [row] = store.outbox.all_for_chat(1)
     assert (row.state, row.attempts) == ("failed", delivery.MAX_ATTEMPTS)
     assert store.outbox.counts(1)["failed"] == 1
+
+
+def test_a_list_that_keeps_failing_ends_with_a_notice_and_loses_no_paper(store: Store) -> None:
+    """A list refused on every try but the last: the last try sends one short notice instead
+    (how many papers, `export csv alerts`, the PubMed search); once it is confirmed its papers
+    count as delivered and are in the export, none is failed or pending."""
+    owe(store, "a", papers(14))  # 10 cards, then a list of 4
+    channel = RecordingChannel(
+        fail=lambda c, m: DeliveryFailed("HTTP 502") if isinstance(m, ListMessage) else None
+    )
+    moment = T0
+    for _ in range(delivery.MAX_ATTEMPTS):
+        run(store, channel, at=moment)
+        moment += timedelta(seconds=delivery.MAX_BACKOFF + 1)
+    [notice] = [s.message for s in channel.sent if s.kind == "text"]
+    assert isinstance(notice, TextMessage)
+    assert notice.text.startswith(
+        f"⚠️ 4 papers could not be listed here: {delivery.MAX_ATTEMPTS - 1} tries"
+    )
+    assert "`export csv alerts`" in notice.text
+    assert search_url("q-a") in notice.text
+    assert store.outbox.counts(1) == {"pending": 0, "sent": 14, "failed": 0, "cancelled": 0}
+
+
+def test_when_even_the_notice_fails_the_chat_status_reports_the_papers(store: Store) -> None:
+    """A platform that refuses every try, the notice too: the papers are marked failed, never
+    silently dropped, and the chat's `status` says how many could not be sent."""
+    chat = owe(store, "a", papers(14))
+    channel = RecordingChannel(
+        fail=lambda c, m: None if isinstance(m, CardMessage) else DeliveryFailed("HTTP 502")
+    )
+    moment = T0
+    for _ in range(delivery.MAX_ATTEMPTS + 1):
+        run(store, channel, at=moment)
+        moment += timedelta(seconds=delivery.MAX_BACKOFF + 1)
+    assert store.outbox.counts(1) == {"pending": 0, "sent": 10, "failed": 4, "cancelled": 0}
+    status = chat_status(store, Settings.from_env({}, env_file=None), chat)
+    assert "Could not be sent: 4." in status
 
 
 def test_a_blocked_chat_is_deactivated_and_the_others_go_on(store: Store) -> None:

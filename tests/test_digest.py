@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +21,8 @@ from bot.config import Settings
 from bot.delivery import BASE_BACKOFF, deliver_pending
 from bot.errors import DeliveryFailed
 from bot.messages import DigestMessage
-from bot.models import Chat, MatchReason, Paper, Score
+from bot.models import Chat, MatchReason, Paper, Score, search_url
+from bot.overflow import MAX_MESSAGES
 from bot.pubmed.parse import iter_records
 from bot.scheduler import digest_job_id, digest_trigger, schedule_digest
 from handlers import slack_blocks, telegram_html
@@ -215,17 +217,23 @@ def big_digest(store: Store, count: int) -> DigestMessage:
     return digest.build(store, chat, rows, NOON)
 
 
-def test_telegram_digest_is_split_into_valid_messages(store: Store) -> None:
-    """A 150-paper digest becomes several Telegram messages, each valid HTML within 4,096."""
+def test_telegram_digest_is_split_into_at_most_three_valid_messages(store: Store) -> None:
+    """A 150-paper digest becomes at most three Telegram messages, each valid HTML within
+    4,096; each paper is linked once or counted in the last message's notice."""
     message = big_digest(store, 150)
     parts = telegram_html.digest_messages(message)
-    assert len(parts) > 1
-    links = 0
+    assert 1 < len(parts) <= MAX_MESSAGES
+    links = []
     for part in parts:
         text, entities = parse_html(part.html)
         assert telegram_html.length(text) <= telegram_html.LIMIT
-        links += sum(1 for e in entities if e["type"] == "text_link")
-    assert links == 150
+        links += [e["url"] for e in entities if e["type"] == "text_link"]
+    papers_linked = [u for u in links if "?term=" not in u]
+    left = int(re.search(r"…and (\d+) more papers", text).group(1))  # type: ignore[union-attr]
+    assert len(papers_linked) == len(set(papers_linked))
+    assert len(papers_linked) + left == 150
+    assert [u for u in links if "?term=" in u] == [search_url("q & <one>")]
+    assert sorted(p for part in parts for p in part.pmids) == sorted(p.pmid for p in papers(150))
 
 
 def test_slack_digest_is_split_into_messages_of_at_most_50_valid_blocks(store: Store) -> None:

@@ -34,6 +34,7 @@ KEEP = set(VERBS) | {
     "metastases",
     "AND",
     "chemotherapy",
+    "alerts",  # the word of `export csv alerts`
 }
 
 

@@ -104,6 +104,39 @@ def test_export_without_saved_papers_takes_the_last_30_days_of_alerts(store: Sto
     assert reply.text == "No saved papers, so the alerts of the last 30 days (3) as ris."
 
 
+def test_export_alerts_gives_the_alerts_even_when_papers_are_saved(store: Store) -> None:
+    """`export csv alerts` (where a long list points) lists what the chat was sent, not what
+    it saved; a word other than `alerts` gets the usage line."""
+    chat, saved = saved_chat(store, 2)
+    alerts = papers(6)[2:]
+    store.papers.save(alerts)
+    sub = store.chats.add_subscription(chat.id, "q", "q", 50)
+    store.polls.commit_query(
+        store.polls.start(),
+        "q",
+        "d",
+        "w",
+        len(alerts),
+        [sub],
+        [(sub, p.pmid, Score(0.5, "medium", (MatchReason("q", ("title",)),))) for p in alerts],
+    )
+    store.outbox.plan(10)
+    store.outbox.mark_sent([row.id for row in store.outbox.due("9999")], "m")
+    ctx = context(store)
+    reply = execute(ctx, chat, "export csv alerts")
+    [file] = reply.files
+    rows = list(csv.DictReader(io.StringIO(file.data.decode("utf-8-sig"))))
+    assert sorted(r["pmid"] for r in rows) == sorted(p.pmid for p in alerts)
+    assert reply.text == "The alerts of the last 30 days (4) as csv."
+    saved_file = execute(ctx, chat, "export csv").files[0].data.decode("utf-8-sig")
+    assert sorted(r["pmid"] for r in csv.DictReader(io.StringIO(saved_file))) == sorted(
+        p.pmid for p in saved
+    )
+    refused = execute(ctx, chat, "export csv everything")
+    assert not refused.ok
+    assert refused.text.endswith("Usage: export bibtex|ris|csv [alerts]")
+
+
 def test_export_with_nothing_to_export_and_a_wrong_format(store: Store) -> None:
     """No saved papers and no alerts: a clear answer; an unknown format: the usage line."""
     chat = store.chats.get_or_create("local", "", "local", DEFAULTS)
@@ -111,7 +144,7 @@ def test_export_with_nothing_to_export_and_a_wrong_format(store: Store) -> None:
     assert execute(ctx, chat, "export csv").text.startswith("Nothing to export")
     refused = execute(ctx, chat, "export docx")
     assert not refused.ok
-    assert refused.text.endswith("Usage: export bibtex|ris|csv")
+    assert refused.text.endswith("Usage: export bibtex|ris|csv [alerts]")
 
 
 def test_cmd_export_writes_the_file_into_the_alerts_folder(tmp_path: Path) -> None:

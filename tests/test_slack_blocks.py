@@ -16,6 +16,7 @@ from servers.slack import validate_blocks
 from bot.cards import Card, Collection
 from bot.messages import ListItem, ListMessage
 from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.overflow import MAX_MESSAGES
 from bot.pubmed.parse import iter_records
 from handlers.slack_blocks import (
     HEADER_LIMIT,
@@ -100,20 +101,32 @@ def test_buttons_carry_the_pmid_and_link_to_pubmed_and_free_full_text() -> None:
     ]
 
 
-def test_a_long_list_is_split_into_messages_of_at_most_50_blocks() -> None:
-    """176 overflow papers become several valid messages, every paper linked once."""
+def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> None:
+    """176 overflow papers: three valid messages of at most 50 blocks; the papers that do not
+    fit are counted in the last one with the subscription's PubMed search, and every paper is
+    delivered by exactly one message."""
     papers = [
         r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
     ]
     items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
     messages = list_messages(ListMessage("en", items))
-    assert len(messages) == 4
-    links = 0
+    assert len(messages) == MAX_MESSAGES
+    listed = []
     for message in messages:
         assert len(message.blocks) <= MAX_BLOCKS
         assert validate_blocks(list(message.blocks)) == []
-        links += str(message.blocks).count("<https://pubmed.ncbi.nlm.nih.gov/")
-    assert links == len(papers)
+        text = str(message.blocks)
+        on_message = re.findall(r"<https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/\|", text)
+        assert set(on_message) <= set(message.pmids)
+        listed += on_message
+    notice = messages[-1].blocks[-1]["text"]["text"]
+    left = int(re.search(r"…and (\d+) more papers", notice).group(1))  # type: ignore[union-attr]
+    assert "<https://pubmed.ncbi.nlm.nih.gov/?term=q|#1 q" in notice
+    assert "`export csv alerts`" in notice
+    assert len(listed) == len(set(listed))
+    assert len(listed) + left == len(papers)
+    delivered = [pmid for message in messages for pmid in message.pmids]
+    assert sorted(delivered) == sorted(p.pmid for p in papers)
 
 
 def test_a_reply_with_several_cards_keeps_each_card_in_one_message() -> None:

@@ -48,6 +48,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         "poll_results",
         "feedback",
         "shown",
+        "delivery_parts",
         "_sqlite_migrations",
     } <= tables
     Store(path).close()
@@ -60,6 +61,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m005_lease_owner",),
         ("m006_retention",),
         ("m007_shown",),
+        ("m008_delivery_parts",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -216,6 +218,31 @@ def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
     assert store.chats.deactivate(chat.id, "blocked") == 1
     assert store.outbox.counts(chat.id) == {"pending": 0, "sent": 1, "failed": 0, "cancelled": 1}
     assert not store.chats.get(chat.id).active
+
+
+def test_a_lists_progress_counts_confirmed_messages_until_the_list_is_done(store: Store) -> None:
+    """Each confirmed message of a list marks its papers sent and counts one message; a paper
+    already sent is not counted again; once nothing of the list is pending, its progress is
+    forgotten (a later digest with the same day's name starts afresh)."""
+    batch = papers(5)
+    store.papers.save(batch)
+    chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
+    sub = _sub(store, chat.id, "q")
+    store.polls.commit_query(
+        store.polls.start(), "q", "d", "w", 5, [sub], [(sub, p.pmid, _score(0.5)) for p in batch]
+    )
+    store.outbox.plan(max_cards=1)
+    rows = [d for d in store.outbox.due("9999") if d.kind == "list"]
+    name = rows[0].batch
+    assert store.outbox.confirm_part(chat.id, name, [r.id for r in rows[:2]], "m1") == 2
+    assert store.outbox.confirm_part(chat.id, name, [rows[1].id], "m1 again") == 0
+    assert store.outbox.progress(chat.id, name) == (2, 2)
+    assert [d.pmid for d in store.outbox.due("9999") if d.kind == "list"] == [
+        r.pmid for r in rows[2:]
+    ]
+    store.outbox.confirm_part(chat.id, name, [r.id for r in rows[2:]], "m3")
+    assert store.outbox.progress(chat.id, name) == (0, 0)
+    assert store.outbox.counts(chat.id) == {"pending": 1, "sent": 4, "failed": 0, "cancelled": 0}
 
 
 def test_a_leased_delivery_cannot_be_claimed_twice(store: Store) -> None:

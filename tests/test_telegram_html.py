@@ -6,6 +6,8 @@ TDLib's), so "Telegram would accept it" is checked without a network.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fixtures import fixture
 from servers.telegram import parse_html
@@ -13,6 +15,7 @@ from servers.telegram import parse_html
 from bot.cards import Card, Collection
 from bot.messages import ListItem, ListMessage
 from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.overflow import MAX_MESSAGES
 from bot.pubmed.parse import iter_records
 from handlers.telegram_html import LIMIT, card_message, length, list_messages, reply_messages
 
@@ -90,20 +93,31 @@ def test_buttons_carry_short_data_and_links() -> None:
     ]
 
 
-def test_a_long_list_is_split_into_messages_that_each_fit() -> None:
-    """Hundreds of overflow papers become several valid messages, none over the limit."""
+def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> None:
+    """176 overflow papers: three valid messages, none over the limit; the papers that do not
+    fit are counted in the last one with the subscription's PubMed search, and every paper is
+    delivered by exactly one message."""
     papers = [
         r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
     ]
     items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
     messages = list_messages(ListMessage("en", items))
-    assert len(messages) > 1
-    shown = 0
+    assert len(messages) == MAX_MESSAGES
+    listed = []
     for message in messages:
         text, entities = parse_html(message.html)
         assert length(text) <= LIMIT
-        shown += sum(1 for e in entities if e["type"] == "text_link")
-    assert shown == len(papers)
+        links = [e["url"] for e in entities if e["type"] == "text_link"]
+        on_message = [u.rstrip("/").rsplit("/", 1)[1] for u in links if "?term=" not in u]
+        assert set(on_message) <= set(message.pmids)
+        listed += on_message
+    left = int(re.search(r"…and (\d+) more papers", text).group(1))  # type: ignore[union-attr]
+    assert "https://pubmed.ncbi.nlm.nih.gov/?term=q" in links
+    assert "export csv alerts" in text
+    assert len(listed) == len(set(listed))
+    assert len(listed) + left == len(papers)
+    delivered = [pmid for message in messages for pmid in message.pmids]
+    assert sorted(delivered) == sorted(p.pmid for p in papers)
 
 
 def test_a_long_reply_is_split_at_line_breaks() -> None:

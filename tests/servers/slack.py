@@ -224,6 +224,7 @@ class _Fault:
     kind: str
     left: int
     options: dict[str, Any]
+    passed: int = 0  # calls let through so far (the `after` option)
 
 
 @dataclass
@@ -961,7 +962,9 @@ class FakeSlack:
           "disconnect": hang up without answering; deliver=True handles the call first (the
               message is posted, the answer lost). slack_sdk retries a dropped connection once
               by default (AsyncConnectionErrorRetryHandler).
-        Any fault takes channel=...: then it only hits calls naming that channel.
+        Any fault takes channel=...: then it only hits calls naming that channel; and
+        after=N: the first N calls it would hit pass untouched (a 500 after N messages of a long
+        list). While it lets calls pass, the faults queued after it wait their turn (FIFO).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -987,6 +990,9 @@ class FakeSlack:
                     params.get("channel_id"),
                 ):
                     continue
+                if fault.passed < int(fault.options.get("after", 0)):
+                    fault.passed += 1
+                    return None
                 fault.left -= 1
                 if fault.left <= 0:
                     self._faults.remove(fault)

@@ -233,6 +233,7 @@ class _Fault:
     kind: str
     left: int
     options: dict[str, Any]
+    passed: int = 0  # calls let through so far (the `after` option)
 
 
 @dataclass
@@ -1267,7 +1268,9 @@ class FakeTelegram:
               message is delivered, the answer lost).
           "slow": wait `seconds`, then answer; deliver_first=True handles the call before the
               wait (a delivered message whose answer comes late).
-        Any fault takes chat_id=...: then it only hits calls for that chat.
+        Any fault takes chat_id=...: then it only hits calls for that chat; and after=N: the
+        first N calls it would hit pass untouched (a 502 after N messages of a long list). While
+        it lets calls pass, the faults queued after it wait their turn (FIFO).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -1287,6 +1290,9 @@ class FakeTelegram:
                 wanted = fault.options.get("chat_id")
                 if wanted is not None and _as_int(params.get("chat_id")) != wanted:
                     continue
+                if fault.passed < int(fault.options.get("after", 0)):
+                    fault.passed += 1
+                    return None
                 fault.left -= 1
                 if fault.left <= 0:
                     self._faults.remove(fault)
