@@ -7,6 +7,7 @@ message (longer lists and replies are split into several messages, never cut).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +73,11 @@ def _plain(text: str) -> Block:
 
 def _section(mrkdwn: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def _commands(text: str) -> str:
+    """Escaped text whose `verb …` spans become the slash command to type."""
+    return re.sub(r"`([^`<>&]+)`", r"`/papers \1`", esc(text))
 
 
 def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMessage:
@@ -263,7 +269,7 @@ def _pages(
             return []
         summary = overflow.left_out([found_by[pmid] for pmid in left])
         lines = [
-            f"• {link(url, text)}" if url else f"_{esc(text)}_"
+            f"• {link(url, text)}" if url else f"_{_commands(text)}_"
             for text, url in overflow.notice(language, summary, digest=in_digest)
         ]
         return [Piece(_section(fit_mrkdwn("\n".join(lines))), 1)]

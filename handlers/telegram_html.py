@@ -207,7 +207,7 @@ def _pages(
             return []
         summary = overflow.left_out([found_by[pmid] for pmid in left])
         lines = [
-            f'• <a href="{attr(url)}">{esc(text)}</a>' if url else f"<i>{esc(text)}</i>"
+            f'• <a href="{attr(url)}">{esc(text)}</a>' if url else f"<i>{_commands(text)}</i>"
             for text, url in overflow.notice(language, summary, digest=in_digest)
         ]
         lines[0] = "\n" + lines[0]  # a blank line between the papers and the notice
@@ -217,6 +217,11 @@ def _pages(
         pieces, capacity=LIMIT, separator=1, max_messages=max_messages, notice=notice
     )
     return [TelegramMessage("\n".join(page.content), pmids=page.pmids) for page in pages]
+
+
+def _commands(text: str) -> str:
+    """Escaped text whose `verb …` spans become the Telegram commands to type, in <code>."""
+    return re.sub(r"`([^`<>&]+)`", r"<code>/\1</code>", esc(text))
 
 
 def reply_messages(text: str) -> list[str]:

@@ -122,7 +122,7 @@ def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> N
     notice = messages[-1].blocks[-1]["text"]["text"]
     left = int(re.search(r"…and (\d+) more papers", notice).group(1))  # type: ignore[union-attr]
     assert "<https://pubmed.ncbi.nlm.nih.gov/?term=q|#1 q" in notice
-    assert "`export csv alerts`" in notice
+    assert "`/papers export csv alerts`" in notice  # the slash command to type
     assert len(listed) == len(set(listed))
     assert len(listed) + left == len(papers)
     delivered = [pmid for message in messages for pmid in message.pmids]

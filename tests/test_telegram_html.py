@@ -113,7 +113,7 @@ def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> N
         listed += on_message
     left = int(re.search(r"…and (\d+) more papers", text).group(1))  # type: ignore[union-attr]
     assert "https://pubmed.ncbi.nlm.nih.gov/?term=q" in links
-    assert "export csv alerts" in text
+    assert "/export csv alerts" in text  # the command to type, as code
     assert len(listed) == len(set(listed))
     assert len(listed) + left == len(papers)
     delivered = [pmid for message in messages for pmid in message.pmids]
