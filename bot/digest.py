@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
@@ -79,40 +78,3 @@ def build(
         continued=messages > 0,
         max_messages=max(1, MAX_MESSAGES - messages),
     )
-
-
-# --- words every platform's rendering shares -----------------------------------------------------
-
-
-def header(message: DigestMessage) -> str:
-    """'📬 PubMed digest for <day> — new papers: N, subscriptions: M' in the chat's language."""
-    if message.continued:
-        return t(message.language, "digest.continued", day=message.day, count=message.total)
-    return t(
-        message.language,
-        "digest.header",
-        day=message.day,
-        count=message.total,
-        subscriptions=len({s.number for s in message.sections}) or 1,
-    )
-
-
-def section_title(message: DigestMessage, section: DigestSection) -> str:
-    return t(message.language, "digest.section", number=section.number, query=section.query)
-
-
-def details(message: DigestMessage, item: DigestItem) -> str:
-    """'Cohort study · Gut · 2017-06 · score 0.74' for one paper."""
-    paper = item.paper
-    return t(
-        message.language,
-        "digest.line",
-        design=item.design,
-        journal=paper.journal_abbrev or paper.journal,
-        date=paper.pub_date or paper.pub_date_text,
-        score=f"{item.score.value:.2f}",
-    )
-
-
-def more_title(message: DigestMessage) -> str:
-    return t(message.language, "digest.more", count=len(message.more))

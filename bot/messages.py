@@ -1,18 +1,37 @@
 """What the bot sends to a chat, independent of the platform, and the Channel protocol.
 
 Each platform module in `handlers/` implements `Channel` and renders these messages in its own
-format (Markdown files, Telegram HTML, Slack Block Kit).
+format (Markdown files, Telegram HTML, Slack Block Kit). What every rendering shares lives here
+too: the words of a digest and the payload of a card's buttons.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.cards import Card
+from bot.i18n import t
 from bot.models import Chat, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
+
+BUTTON_KINDS = ("up", "down", "save")
+_BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
+
+
+def button_data(kind: str, pmid: str) -> str:
+    """The payload of a card button: 'fb:save:40650787' (well inside Telegram's 64 bytes)."""
+    if kind not in BUTTON_KINDS or not pmid.isdigit():
+        raise ValueError(f"no button {kind!r} for {pmid!r}")
+    return f"fb:{kind}:{pmid}"
+
+
+def parse_button(data: str) -> tuple[str, str] | None:
+    """(kind, pmid) from a button payload, or None for anything we did not make."""
+    match = _BUTTON.fullmatch(data or "")
+    return (match.group(1), match.group(2)) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +97,39 @@ class DigestMessage:
     more: tuple[DigestItem, ...] = ()
     continued: bool = False
     max_messages: int = MAX_MESSAGES
+
+    # --- words every platform's rendering shares -----------------------------------------
+
+    def header(self) -> str:
+        """'📬 PubMed digest for <day> — new papers: N, subscriptions: M' in the chat's
+        language."""
+        if self.continued:
+            return t(self.language, "digest.continued", day=self.day, count=self.total)
+        return t(
+            self.language,
+            "digest.header",
+            day=self.day,
+            count=self.total,
+            subscriptions=len({s.number for s in self.sections}) or 1,
+        )
+
+    def section_title(self, section: DigestSection) -> str:
+        return t(self.language, "digest.section", number=section.number, query=section.query)
+
+    def details(self, item: DigestItem) -> str:
+        """'Cohort study · Gut · 2017-06 · score 0.74' for one paper."""
+        paper = item.paper
+        return t(
+            self.language,
+            "digest.line",
+            design=item.design,
+            journal=paper.journal_abbrev or paper.journal,
+            date=paper.pub_date or paper.pub_date_text,
+            score=f"{item.score.value:.2f}",
+        )
+
+    def more_title(self) -> str:
+        return t(self.language, "digest.more", count=len(self.more))
 
 
 @dataclass(frozen=True, slots=True)

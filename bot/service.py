@@ -7,36 +7,21 @@ platform module ever touches the database.
 from __future__ import annotations
 
 import asyncio
-import re
 from functools import partial
 
 from bot.commands import Context, Reply, execute, parse
 from bot.fair_pool import FairPool
 from bot.i18n import t
 from bot.limits import COMMAND_BURST, COMMAND_REFILL, REFUSAL_QUIET, Admission, CommandBudget
+from bot.messages import parse_button
 from bot.models import Chat
 
-BUTTON_KINDS = ("up", "down", "save")
 # Verbs that wait on PubMed (seconds, under NCBI's rate limit). They run in a pool of their own,
 # so a burst of them never holds up the quick verbs and the database work every chat needs; the
 # pool takes turns between chats, so one chat's burst never holds up another chat's (fair_pool).
 PUBMED_VERBS = frozenset({"subscribe", "search"})
 PUBMED_WORKERS = 8
 PUBMED_PER_CHAT = 2  # of them running at once for one chat; its others wait their turn
-_BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
-
-
-def button_data(kind: str, pmid: str) -> str:
-    """The payload of a card button: 'fb:save:40650787' (well inside Telegram's 64 bytes)."""
-    if kind not in BUTTON_KINDS or not pmid.isdigit():
-        raise ValueError(f"no button {kind!r} for {pmid!r}")
-    return f"fb:{kind}:{pmid}"
-
-
-def parse_button(data: str) -> tuple[str, str] | None:
-    """(kind, pmid) from a button payload, or None for anything we did not make."""
-    match = _BUTTON.fullmatch(data or "")
-    return (match.group(1), match.group(2)) if match else None
 
 
 class ChatService:

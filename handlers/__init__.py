@@ -6,11 +6,13 @@ Adding a platform is one new module here and one line in `build_channels`.
 from __future__ import annotations
 
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from bot.config import Settings
 from bot.messages import Channel
-from bot.service import ChatService
+
+if TYPE_CHECKING:  # for annotations only: loading a renderer here must not load the runtime
+    from bot.config import Settings
+    from bot.service import ChatService
 
 __all__ = ["Channel", "build_channels"]
 

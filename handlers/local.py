@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from bot import digest
 from bot.cards import md, to_markdown
 from bot.errors import DeliveryFailed
 from bot.i18n import t
@@ -68,7 +67,7 @@ class LocalChannel:
         elif isinstance(message, DigestMessage):
             name = f"digest-{safe_name(message.day)}.md"
             data = render_digest(message)
-            summary = digest.header(message)
+            summary = message.header()
         else:
             name, data, summary = safe_name(message.name), message.data, message.caption
         path = self.alerts_dir / day / name
@@ -107,21 +106,21 @@ def render_list(message: ListMessage) -> str:
 
 def render_digest(message: DigestMessage) -> str:
     """The digest as Markdown: sections per subscription, then the rest as links."""
-    lines = [f"# {md(digest.header(message))}", ""]
+    lines = [f"# {md(message.header())}", ""]
     for section in message.sections:
         lines += [
-            f"## {md(digest.section_title(message, section))}",
+            f"## {md(message.section_title(section))}",
             "",
         ]
         for item in section.items:
             paper = item.paper
-            details = digest.details(message, item)
+            details = message.details(item)
             lines += [f"- **[{md(paper.title)}]({paper.url})**", f"  {md(details)}"]
             if item.summary:
                 lines.append(f"  {md(item.summary)}")
         lines.append("")
     if message.more:
-        lines += [f"## {md(digest.more_title(message))}", ""]
+        lines += [f"## {md(message.more_title())}", ""]
         for item in message.more:
             paper = item.paper
             lines.append(f"- [{md(paper.title)}]({paper.url}) — {item.score.value:.2f}")

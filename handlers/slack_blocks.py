@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot import digest, overflow
+from bot import overflow
 from bot.cards import Card
 from bot.i18n import t
-from bot.messages import DigestMessage, ListMessage
+from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
-from bot.service import button_data
 from bot.summary import shorten
 
 MAX_BLOCKS = 50
@@ -204,24 +203,24 @@ def digest_messages(message: DigestMessage) -> list[SlackMessage]:
     """The digest: a header, a section per paper under its subscription, then the rest as
     links; in at most `message.max_messages` messages of at most 50 blocks, what does not fit
     summarised in the last."""
-    header = digest.header(message)
+    header = message.header()
     pieces: list[Piece[Block]] = [
         Piece({"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}, 1)
     ]
     found_by: dict[str, tuple[int, str] | None] = {}
     for section in message.sections:
-        title = digest.section_title(message, section)
+        title = message.section_title(section)
         pieces.append(Piece(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"), 1))
         for item in section.items:
             paper = item.paper
             found_by[paper.pmid] = item.found_by
-            details = digest.details(message, item)
+            details = message.details(item)
             text = f"*{link(paper.url, shorten(paper.title, 500))}*\n_{fit(details, 500)}_"
             if item.summary:
                 text += "\n" + fit(item.summary, 1000)
             pieces.append(Piece(_section(text), 1, (paper.pmid,)))
     if message.more:
-        pieces.append(Piece(_section(f"*{esc(digest.more_title(message))}*"), 1))
+        pieces.append(Piece(_section(f"*{esc(message.more_title())}*"), 1))
         lines = []
         for item in message.more:
             found_by[item.paper.pmid] = item.found_by

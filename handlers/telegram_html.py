@@ -12,13 +12,12 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from bot import digest, overflow
+from bot import overflow
 from bot.cards import Card
 from bot.i18n import t
-from bot.messages import DigestMessage, ListMessage
+from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
-from bot.service import button_data
 from bot.summary import shorten
 
 LIMIT = 4096
@@ -158,22 +157,22 @@ def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
     """The digest: a header, each subscription's papers with design, score and one line of
     summary, then the rest as links; split between papers, in at most `message.max_messages`
     messages, what does not fit summarised in the last."""
-    pieces = [_line(f"<b>{esc(digest.header(message))}</b>")]
+    pieces = [_line(f"<b>{esc(message.header())}</b>")]
     found_by: dict[str, tuple[int, str] | None] = {}
     for section in message.sections:
-        title = digest.section_title(message, section)
+        title = message.section_title(section)
         pieces.append(_line(f"\n<b>{esc(title)}</b>"))
         for item in section.items:
             paper = item.paper
             found_by[paper.pmid] = item.found_by
-            details = digest.details(message, item)
+            details = message.details(item)
             entry = f'• <a href="{attr(paper.url)}">{esc(shorten(paper.title, 300))}</a>\n'
             entry += f"<i>{esc(details)}</i>"
             if item.summary:
                 entry += f"\n{esc(item.summary)}"
             pieces.append(_line(entry, paper.pmid))
     if message.more:
-        pieces.append(_line(f"\n<b>{esc(digest.more_title(message))}</b>"))
+        pieces.append(_line(f"\n<b>{esc(message.more_title())}</b>"))
         for item in message.more:
             found_by[item.paper.pmid] = item.found_by
             title = esc(shorten(item.paper.title, 300))
