@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bot import __version__, logs, overview
-from bot.cards import Card, Collection, render
+from bot.cards import Card, Collection
 from bot.config import Settings
 from bot.errors import PaperSurferError
 from bot.escape import escape
 from bot.models import Deletion, Paper
+from bot.plain import render
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
 from bot.pubmed.parse import iter_records

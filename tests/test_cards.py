@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fixtures import fixture
 
-from bot.cards import Card, Collection, to_json, to_markdown, to_text
+from bot.cards import Card, Collection
 from bot.models import MatchReason, Paper, Score
+from bot.plain import to_json, to_markdown, to_text
 from bot.pubmed.parse import iter_records
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "card_example.md"
