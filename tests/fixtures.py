@@ -1,4 +1,5 @@
-"""Where the PubMed fixture files live, and how tests start `paper-surfer` processes."""
+"""Where the PubMed fixture files live, the papers and cards made of them, and how tests start
+`paper-surfer` processes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cards import Card, Collection
 from bot.cli import main
+from bot.models import Paper, Score
+from bot.pubmed.parse import iter_records
 
 # Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
@@ -20,6 +25,33 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
 def fixture(name: str) -> Path:
     """The path of one fixture file, by its file name in the fixtures folder."""
     return FIXTURES / name
+
+
+def papers_in(name: str) -> list[Paper]:
+    """The papers of one fixture file, in file order (its deletion notices left out)."""
+    return [r for r in iter_records(fixture(name)) if isinstance(r, Paper)]
+
+
+def first_paper(name: str) -> Paper:
+    """The first paper of one fixture file (read no further)."""
+    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
+
+
+COLLECTED_AT = datetime(2025, 7, 15, 9, 46, 51, tzinfo=UTC)
+HIGH = Score(0.74, "high", ())
+# A query with the characters every platform's markup must escape.
+MARKUP_QUERY = "q <&> [tiab]"
+
+
+def collected(
+    paper: Paper,
+    language: str = "en",
+    *,
+    score: Score = HIGH,
+    queries: tuple[str, ...] = (MARKUP_QUERY,),
+) -> Card:
+    """The card of `paper` as a poll brings it: collected at COLLECTED_AT by `queries`."""
+    return Card.build(paper, language, Collection(COLLECTED_AT, queries, score))
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

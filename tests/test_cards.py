@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from fixtures import fixture
+from fixtures import collected, first_paper
 
-from bot.cards import Card, Collection
+from bot.cards import Card
 from bot.models import MatchReason, Paper, Score
 from bot.plain import to_json, to_markdown, to_text
-from bot.pubmed.parse import iter_records
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "card_example.md"
 
 
-def first_paper(name: str) -> Paper:
-    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
+TUMOR = Score(0.48, "medium", (MatchReason("tumor", ("title", "abstract")),))
 
 
-def collected(paper: Paper) -> Card:
-    score = Score(0.48, "medium", (MatchReason("tumor", ("title", "abstract")),))
-    when = datetime(2025, 7, 15, 9, 46, 51, tzinfo=UTC)
-    return Card.build(paper, "en", Collection(when, ("tumor",), score))
+def by_tumor(paper: Paper) -> Card:
+    """The card of `paper` as the subscription "tumor" collected it."""
+    return collected(paper, score=TUMOR, queries=("tumor",))
 
 
 def skeleton(markdown: str) -> list[str]:
@@ -44,14 +40,14 @@ def test_markdown_card_has_the_seed_layout_section_by_section() -> None:
     """Headings, field labels, their order and the footer are those of the seed card."""
     # The seed's emoji is mojibake (a defect we do not repeat); compare the rest of the heading.
     seed = re.sub(r"^## .*Summary", "## 📝 Summary", SEED.read_text(encoding="utf-8"), flags=re.M)
-    ours = to_markdown(collected(first_paper("biopython__pubmed4.xml")))
+    ours = to_markdown(by_tumor(first_paper("biopython__pubmed4.xml")))
     expected = [line.replace("(Korean)", "(English)") for line in skeleton(seed)]
     assert skeleton(ours) == expected
 
 
 def test_markdown_card_writes_real_utf8_not_mojibake() -> None:
     """The summary heading carries the real 📝 emoji, and names in non-ASCII stay intact."""
-    card = to_markdown(collected(first_paper("metapub__39382274.xml")))
+    card = to_markdown(by_tumor(first_paper("metapub__39382274.xml")))
     assert "## 📝 Summary (English)" in card
     assert "üìù" not in card
     assert "β" in card
@@ -59,7 +55,7 @@ def test_markdown_card_writes_real_utf8_not_mojibake() -> None:
 
 def test_markdown_card_carries_the_papers_facts() -> None:
     """Title, DOI, PMID, PMC id, date, score and category appear in their fields."""
-    card = to_markdown(collected(first_paper("biopython__pubmed4.xml")))
+    card = to_markdown(by_tumor(first_paper("biopython__pubmed4.xml")))
     assert card.startswith(
         "# Leucocyte telomere length, genetic variants at the TERT gene region and risk of "
         "pancreatic cancer.\n"
@@ -101,7 +97,7 @@ def test_inline_markup_titles_are_whole_on_the_card() -> None:
 
 def test_json_card_is_the_record_plus_summary_and_match() -> None:
     """JSON output has every record key, the summary, and the match with its reasons."""
-    record = json.loads(to_json(collected(first_paper("biopython__pubmed4.xml"))))
+    record = json.loads(to_json(by_tumor(first_paper("biopython__pubmed4.xml"))))
     for key in (
         "pmid",
         "title",
@@ -129,7 +125,7 @@ def test_json_card_is_the_record_plus_summary_and_match() -> None:
 
 def test_text_card_fits_a_terminal_and_shortens_long_author_lists() -> None:
     """The terminal card lists six authors then 'et al.' with the count."""
-    text = to_text(collected(first_paper("biopython__pubmed4.xml")))
+    text = to_text(by_tumor(first_paper("biopython__pubmed4.xml")))
     assert "et al. (22 authors)" in text
     assert "Match 0.48 (medium): tumor: title, abstract" in text
     assert "Free full text: https://pmc.ncbi.nlm.nih.gov/articles/PMC5442267/" in text

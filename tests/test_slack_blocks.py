@@ -7,17 +7,15 @@ escaping), so "Slack would accept it" is checked without a network.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
-from fixtures import fixture
+from fixtures import collected, first_paper, papers_in
 from servers.slack import validate_blocks
 
-from bot.cards import Card, Collection
+from bot.cards import Card
 from bot.messages import ListItem, ListMessage
 from bot.models import AbstractSection, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
-from bot.pubmed.parse import iter_records
 from handlers.slack_blocks import (
     HEADER_LIMIT,
     MAX_BLOCKS,
@@ -39,20 +37,11 @@ NASTY = [
 ]
 
 
-def first(name: str) -> Paper:
-    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
-
-
-def collected(paper: Paper, language: str = "en") -> Card:
-    score = Score(0.74, "high", ())
-    return Card.build(paper, language, Collection(datetime.now(UTC), ("a <&> [tiab]",), score))
-
-
 @pytest.mark.parametrize("name", NASTY)
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_real_records_render_as_blocks_slack_accepts(name: str, language: str) -> None:
     """Each card passes Slack's block validation, with a header, buttons and a fallback text."""
-    message = card_message(collected(first(name), language))
+    message = card_message(collected(first_paper(name), language))
     assert validate_blocks(list(message.blocks)) == []
     assert message.blocks[0]["type"] == "header"
     assert message.blocks[-1]["type"] == "actions"
@@ -91,7 +80,7 @@ def test_long_texts_are_shortened_to_slacks_limits_after_escaping() -> None:
 
 def test_buttons_carry_the_pmid_and_link_to_pubmed_and_free_full_text() -> None:
     """👍 👎 💾 carry 'fb:<kind>:<PMID>'; URL buttons open PubMed and PMC."""
-    actions = card_message(collected(first("biopython__pubmed4.xml"))).blocks[-1]["elements"]
+    actions = card_message(collected(first_paper("biopython__pubmed4.xml"))).blocks[-1]["elements"]
     assert [a.get("value") for a in actions[:3]] == [
         f"fb:{k}:27797938" for k in ("up", "down", "save")
     ]
@@ -105,9 +94,7 @@ def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> N
     """176 overflow papers: three valid messages of at most 50 blocks; the papers that do not
     fit are counted in the last one with the subscription's PubMed search, and every paper is
     delivered by exactly one message."""
-    papers = [
-        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
-    ]
+    papers = papers_in("fatcat__pubmedsample_2019.xml")
     items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
     messages = list_messages(ListMessage("en", items))
     assert len(messages) == MAX_MESSAGES
@@ -131,9 +118,7 @@ def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> N
 
 def test_a_reply_with_several_cards_keeps_each_card_in_one_message() -> None:
     """Search results: the reply text, then cards; a card is never split across messages."""
-    papers = [
-        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
-    ]
+    papers = papers_in("fatcat__pubmedsample_2019.xml")
     cards = tuple(collected(p) for p in papers[:12])
     messages = reply_messages("Top 12 papers:", cards)
     assert len(messages) > 1
@@ -160,7 +145,7 @@ def test_escaping_is_exactly_slacks_three_characters() -> None:
 
 def test_the_context_line_has_journal_date_score_and_category() -> None:
     """Under the abstract: journal, publication date, score and relevance category."""
-    blocks = card_message(collected(first("biopython__pubmed4.xml"))).blocks
+    blocks = card_message(collected(first_paper("biopython__pubmed4.xml"))).blocks
     [context] = [b for b in blocks if b["type"] == "context"]
     assert context["elements"][0]["text"].startswith("_Gut_ · 2017-06 · Match 0.74 (high)")
 
@@ -192,11 +177,7 @@ def test_a_hostile_doi_cannot_mention_the_channel_or_disguise_a_link() -> None:
 
 def test_a_real_sici_doi_links_to_the_doi_resolver_intact() -> None:
     """PMID 10612833's DOI, with '<' and '>' in it, is one working link to doi.org."""
-    paper = next(
-        r
-        for r in iter_records(fixture("fatcat__pubmedsample_2019.xml"))
-        if isinstance(r, Paper) and r.pmid == "10612833"
-    )
+    paper = next(p for p in papers_in("fatcat__pubmedsample_2019.xml") if p.pmid == "10612833")
     assert paper.doi == "10.1002/(SICI)1098-1004(200001)15:1<114::AID-HUMU21>3.0.CO;2-4"
     [link] = re.findall(r"<(https://doi\.org/[^<>]*)>", card_text(collected(paper)))
     url, label = link.split("|")

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from fixtures import fixture
+from fixtures import collected, first_paper, papers_in
 from servers.telegram import parse_html
 
-from bot.cards import Card, Collection
 from bot.messages import ListItem, ListMessage
 from bot.models import AbstractSection, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
-from bot.pubmed.parse import iter_records
 from handlers.telegram_html import LIMIT, card_message, length, list_messages, reply_messages
 
 NASTY = [
@@ -28,22 +26,11 @@ NASTY = [
 ]
 
 
-def first(name: str) -> Paper:
-    return next(r for r in iter_records(fixture(name)) if isinstance(r, Paper))
-
-
-def collected(paper: Paper, language: str = "en") -> Card:
-    from datetime import UTC, datetime
-
-    score = Score(0.74, "high", ())
-    return Card.build(paper, language, Collection(datetime.now(UTC), ("q <&> [tiab]",), score))
-
-
 @pytest.mark.parametrize("name", NASTY)
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_real_records_render_as_html_telegram_accepts(name: str, language: str) -> None:
     """Each card parses as Telegram HTML and fits in one message, title first and whole."""
-    paper = first(name)
+    paper = first_paper(name)
     message = card_message(collected(paper, language))
     text, entities = parse_html(message.html)
     assert length(text) <= LIMIT
@@ -82,7 +69,7 @@ def test_astral_characters_count_double_like_telegram() -> None:
 
 def test_buttons_carry_short_data_and_links() -> None:
     """👍 👎 💾 carry at most 64 bytes of data; PubMed and free full text are URL buttons."""
-    paper = first("biopython__pubmed4.xml")
+    paper = first_paper("biopython__pubmed4.xml")
     keyboard = card_message(collected(paper)).keyboard
     feedback, links = keyboard
     assert [b.data for b in feedback] == [f"fb:{k}:27797938" for k in ("up", "down", "save")]
@@ -97,9 +84,7 @@ def test_a_long_list_takes_at_most_three_messages_and_summarises_the_rest() -> N
     """176 overflow papers: three valid messages, none over the limit; the papers that do not
     fit are counted in the last one with the subscription's PubMed search, and every paper is
     delivered by exactly one message."""
-    papers = [
-        r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
-    ]
+    papers = papers_in("fatcat__pubmedsample_2019.xml")
     items = tuple(ListItem(p, (MatchedQuery(1, "q", Score(0.5, "medium", ())),)) for p in papers)
     messages = list_messages(ListMessage("en", items))
     assert len(messages) == MAX_MESSAGES
