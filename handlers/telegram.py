@@ -18,6 +18,7 @@ import logging
 import os
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,7 +55,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.commands import CHANGING_VERBS, VERBS, Reply, parse
+from bot.commands import VERBS, Reply, read
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
@@ -243,7 +244,7 @@ class TelegramChannel:
     async def _set_commands(self) -> None:
         """The command menu, from the grammar's own table, in English and Korean."""
         for language in ("en", "ko"):
-            commands = [BotCommand(verb, t(language, f"about.{verb}")[:256]) for verb in VERBS]
+            commands = [BotCommand(v.name, v.about(language)[:256]) for v in VERBS if v.listed]
             await self.application.bot.set_my_commands(
                 commands, language_code=None if language == "en" else language
             )
@@ -343,10 +344,9 @@ class TelegramChannel:
         )
         if message is None or tg_chat is None or not message.text:
             return
-        head = message.text.split(maxsplit=1)[0]
-        if "@" in head and head.split("@", 1)[1].lower() != self.username.lower():
+        command = read(message.text)
+        if command.bot is not None and command.bot.lower() != self.username.lower():
             return  # "/list@SomeOtherBot" in a group is not for us
-        verb, _ = parse(message.text)
         language = "ko" if user and (user.language_code or "").lower().startswith("ko") else ""
         if not await self._admitted(tg_chat.id, language):
             return
@@ -355,15 +355,17 @@ class TelegramChannel:
         )
         if (
             tg_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-            and verb in CHANGING_VERBS
+            and command.changes_chat
             and not await self._is_admin(update)
         ):
             await self._reply(chat, Reply(t(chat.language, "group.admins_only"), ok=False))
             return
-        text = message.text if verb != "start" else "help"
-        reply = await self._service.run_async(chat, text)
-        if verb == "start":
-            reply = Reply(f"{t(chat.language, 'start.greeting')}\n\n{reply.text}")
+        greeting = command.verb.greeting if command.verb else ""
+        if greeting:  # what follows /start is a deep link's payload, not a verb to explain
+            command = replace(command, args="")
+        reply = await self._service.run_async(chat, command)
+        if greeting:
+            reply = Reply(f"{t(chat.language, greeting)}\n\n{reply.text}")
         await self._reply(reply.chat or chat, reply)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
