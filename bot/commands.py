@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cards import Card, Collection
+from bot.cards import Card
+from bot.collected import search_cards
 from bot.config import LANGUAGES, MODES, Settings, parse_time, parse_zone
 from bot.errors import PubMedError, PubMedRejected, QueryRefused
 from bot.export import FORMATS as EXPORT_FORMATS
@@ -24,7 +25,6 @@ from bot.messages import FileMessage
 from bot.models import Chat
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
-from bot.scoring import score
 from bot.summary import Summarize, summarize
 from storage import Store
 
@@ -313,25 +313,10 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
     result = ctx.client.esearch(query, reldate=SEARCH_DAYS, retmax=SEARCH_CARDS)
     if not result.pmids:
         return Reply(t(lang, "search.none", days=SEARCH_DAYS, query=query))
-    papers = sorted(
-        ctx.client.efetch(result.pmids), key=lambda p: (p.entrez_date, p.pmid), reverse=True
-    )
+    papers = ctx.client.efetch(result.pmids)
     ctx.store.papers.save(papers)  # kept (not subscribed) so the cards' save button works
     ctx.store.feedback.show(chat.id, [paper.pmid for paper in papers])
-    expr = pubmed_query.parse(query)
-    when = ctx.now()
-    s = ctx.settings
-    cards = tuple(
-        Card.build(
-            paper,
-            lang,
-            Collection(
-                when, (query,), score(expr, paper, high=s.score_high, medium=s.score_medium)
-            ),
-            ctx.summarizer,
-        )
-        for paper in papers
-    )
+    cards = search_cards(papers, query, lang, ctx.now(), ctx.settings, ctx.summarizer)
     header = t(lang, "search.header", shown=len(cards), count=f"{result.count:,}", days=SEARCH_DAYS)
     lines = [header]
     if result.phrases_not_found:
