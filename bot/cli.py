@@ -24,6 +24,7 @@ from bot.collected import search_cards
 from bot.config import Settings
 from bot.errors import PaperSurferError
 from bot.escape import escape
+from bot.i18n import LANGUAGES
 from bot.models import Deletion
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
@@ -133,7 +134,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_card_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
-    sub.add_argument("--lang", choices=("en", "ko"), default=None, help="summary language")
+    sub.add_argument("--lang", choices=LANGUAGES, default=None, help="summary language")
 
 
 # --- argument types: a bad value is bad usage (exit 2) -----------------------------------------

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from bot.cards import Card
 from bot.collected import search_cards
-from bot.config import LANGUAGES, MODES, Settings, parse_time, parse_zone
+from bot.config import MODES, Settings, parse_time, parse_zone
 from bot.errors import PubMedError, PubMedRejected, QueryRefused
 from bot.export import FORMATS as EXPORT_FORMATS
 from bot.export import export
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.messages import FileMessage
 from bot.models import Chat
 from bot.pubmed import query as pubmed_query

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
+from bot.i18n import LANGUAGES
 
-LANGUAGES = ("en", "ko")
 MODES = ("instant", "digest")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")

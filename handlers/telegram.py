@@ -58,7 +58,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.commands import VERBS, Reply, read
 from bot.config import Settings
 from bot.errors import DeliveryFailed
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.limits import Admission
 from bot.messages import (
     CardMessage,
@@ -243,7 +243,7 @@ class TelegramChannel:
 
     async def _set_commands(self) -> None:
         """The command menu, from the grammar's own table, in English and Korean."""
-        for language in ("en", "ko"):
+        for language in LANGUAGES:
             commands = [BotCommand(v.name, v.about(language)[:256]) for v in VERBS if v.listed]
             await self.application.bot.set_my_commands(
                 commands, language_code=None if language == "en" else language
