@@ -47,6 +47,7 @@ from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import application, listen, refuse_oversized, where
 from handlers.pace import Pacer
+from handlers.retry import AUTH_RETRY, NOT_READY_RETRY, start_wait
 from handlers.slack_admins import ChannelAdmins
 from handlers.slack_blocks import (
     SlackMessage,
@@ -63,9 +64,6 @@ COMMAND = "/papers"
 EVENTS_PATH = "/slack/events"
 CHANNEL_PACE = 1.02  # Slack: about one message per second per channel
 ANSWER_WITHIN = 2.0  # seconds we wait for a quick verb before answering through response_url
-START_RETRY = (5, 10, 30, 60)
-AUTH_RETRY = 600  # seconds between tries while Slack refuses our token
-NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 # Errors that mean this channel will never receive from us again.
 _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 # Errors that mean our token is bad: nothing to do with the chat, so never retire it for them.
@@ -159,7 +157,7 @@ class SlackChannel:
             if not retry:
                 log.warning("%s; its messages wait for the next try", problem)
                 return None
-            wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+            wait = start_wait(attempt)
             log.warning("%s; trying again in %d s", problem, wait)
             await asyncio.sleep(wait)
         return None  # pragma: no cover - the loop above only ends by returning

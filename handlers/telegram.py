@@ -72,6 +72,7 @@ from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import where
 from handlers.pace import Pacer, Spacing
+from handlers.retry import AUTH_RETRY, NOT_READY_RETRY, start_wait
 from handlers.telegram_html import (
     TelegramMessage,
     card_message,
@@ -88,9 +89,6 @@ PRIVATE_PACE = 1.02  # seconds between messages to one private chat (Telegram as
 # Telegram counts when a message arrives, and arrivals jitter by tens of milliseconds around our
 # evenly spaced sends; at exactly 30, a late message then an early one make 31 in its second.
 OVERALL_RATE = 29
-START_RETRY = (5, 10, 30, 60)  # seconds between attempts to reach Telegram at start
-AUTH_RETRY = 600  # seconds between tries while Telegram refuses our token
-NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Errors that mean this chat will never receive from us again.
 _GONE = (
@@ -189,7 +187,7 @@ class TelegramChannel:
                         "cannot reach Telegram (%s); its messages wait for the next try", exc
                     )
                     return False
-                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+                wait = start_wait(attempt)
                 log.warning("cannot reach Telegram (%s); trying again in %d s", exc, wait)
                 await asyncio.sleep(wait)
         self.username = self.application.bot.username
