@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from bot import __version__, logs, overview
-from bot.cards import Card, Collection
+from bot.cards import Card
+from bot.collected import search_cards
 from bot.config import Settings
 from bot.errors import PaperSurferError
 from bot.escape import escape
-from bot.models import Deletion, Paper
+from bot.i18n import LANGUAGES
+from bot.models import Deletion
 from bot.plain import render
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
 from bot.pubmed.parse import iter_records
-from bot.scoring import score
 from storage import DatabaseUnusable
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_card_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
-    sub.add_argument("--lang", choices=("en", "ko"), default=None, help="summary language")
+    sub.add_argument("--lang", choices=LANGUAGES, default=None, help="summary language")
 
 
 # --- argument types: a bad value is bad usage (exit 2) -----------------------------------------
@@ -257,32 +258,19 @@ def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
     if not result.pmids:
         err.write(f"{PROG}: no papers in the last {args.days} days for: {query}\n")
         return 0
-    papers = sorted(client.efetch(result.pmids), key=_newest_first, reverse=True)
-    expr = pubmed_query.parse(query)
-    collected_at = datetime.now(UTC).astimezone()
-    language = args.lang or settings.default_language
-    cards = [
-        Card.build(
-            paper,
-            language,
-            Collection(
-                collected_at,
-                (query,),
-                score(expr, paper, high=settings.score_high, medium=settings.score_medium),
-            ),
-        )
-        for paper in papers
-    ]
+    cards = search_cards(
+        client.efetch(result.pmids),
+        query,
+        args.lang or settings.default_language,
+        datetime.now(UTC).astimezone(),
+        settings,
+    )
     _print_cards(cards, args.format, out)
     if result.count > len(result.pmids):
         err.write(
             f"{PROG}: showing {len(cards)} of {result.count:,} papers; use --limit for more\n"
         )
     return 0
-
-
-def _newest_first(paper: Paper) -> tuple[str, int]:
-    return paper.entrez_date, int(paper.pmid) if paper.pmid.isdigit() else 0
 
 
 def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
@@ -295,7 +283,7 @@ def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
     return 0
 
 
-def _print_cards(cards: list[Card], fmt: str, out: IO[str]) -> None:
+def _print_cards(cards: Sequence[Card], fmt: str, out: IO[str]) -> None:
     separator = "\n" if fmt in ("markdown", "text") else ""
     out.write(separator.join(render(card, fmt) for card in cards))
     out.flush()

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cards import Card, Collection
-from bot.config import LANGUAGES, MODES, Settings, parse_time, parse_zone
+from bot.cards import Card
+from bot.collected import search_cards
+from bot.config import MODES, Settings, parse_time, parse_zone
 from bot.errors import PubMedError, PubMedRejected, QueryRefused
 from bot.export import FORMATS as EXPORT_FORMATS
 from bot.export import export
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.messages import FileMessage
 from bot.models import Chat
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
-from bot.scoring import score
 from bot.summary import Summarize, summarize
 from storage import Store
 
@@ -36,26 +36,6 @@ _ID = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²".isdigit() is True, but int
 PREVIEW_TITLES = 3
 SEARCH_DAYS = 30
 SEARCH_CARDS = 5
-
-VERBS = (
-    "help",
-    "subscribe",
-    "list",
-    "unsubscribe",
-    "pause",
-    "resume",
-    "mode",
-    "digest",
-    "lang",
-    "search",
-    "status",
-    "saved",
-    "export",
-)
-# Verbs that change what a chat receives; group platforms may restrict them to admins.
-CHANGING_VERBS = frozenset(
-    {"subscribe", "unsubscribe", "pause", "resume", "mode", "digest", "lang"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,32 +61,79 @@ class Context:
     summarizer: Summarize = summarize
 
 
-def parse(text: str) -> tuple[str, str]:
-    """('subscribe', 'rest of the text') from '/subscribe@PaperBot rest of the text'."""
+Handler = Callable[[Context, Chat, str], Reply]
+
+
+@dataclass(frozen=True, slots=True)
+class Verb:
+    """One row of the verb table: what a verb does, and what platforms need to know of it."""
+
+    name: str
+    handler: Handler
+    changes_chat: bool = False  # changes what the chat receives: groups may keep it to admins
+    # Waits on PubMed (seconds, under NCBI's rate limit): it runs in a pool of its own, taking
+    # turns between chats (bot/service.py), and Slack answers it after acknowledging.
+    asks_pubmed: bool = False
+    listed: bool = True  # in the help, Telegram's command menu and the docs
+    greeting: str = ""  # the message said before the answer where a platform greets (Telegram)
+
+    def usage(self, language: str) -> str:
+        return t(language, f"usage.{self.name}")
+
+    def about(self, language: str) -> str:
+        return t(language, f"about.{self.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A chat message read once: '/subscribe@PaperBot covid' is verb 'subscribe', arguments
+    'covid', addressed to 'PaperBot'."""
+
+    name: str  # the verb as typed, lower-cased; may name no verb at all
+    args: str = ""
+    bot: str | None = None  # the bot named after '@' ('' for a bare '@'); None without one
+
+    @property
+    def verb(self) -> Verb | None:
+        return _BY_NAME.get(self.name)
+
+    @property
+    def changes_chat(self) -> bool:
+        return self.verb is not None and self.verb.changes_chat
+
+    @property
+    def asks_pubmed(self) -> bool:
+        return self.verb is not None and self.verb.asks_pubmed
+
+
+def read(text: str) -> Command:
+    """The command in a message; an empty message asks for help."""
     parts = text.strip().split(maxsplit=1)  # any whitespace separates: space, tab, newline
     if not parts:
-        return "help", ""
-    verb = parts[0].lstrip("/").split("@", 1)[0].lower()
-    return verb, parts[1].strip() if len(parts) > 1 else ""
+        return Command("help")
+    name, at, bot = parts[0].lstrip("/").partition("@")
+    return Command(name.lower(), parts[1].strip() if len(parts) > 1 else "", bot if at else None)
 
 
-def execute(ctx: Context, chat: Chat, text: str) -> Reply:
-    """Run one command for `chat`; never raises for anything a user can type."""
-    verb, args = parse(text)
-    handler = _HANDLERS.get(verb)
-    if handler is None:
-        return Reply(t(chat.language, "unknown_verb", verb=verb[:40]), ok=False)
+def execute(ctx: Context, chat: Chat, command: str | Command) -> Reply:
+    """Run one command (or the message `command`) for `chat`; never raises for anything a user
+    can type."""
+    if isinstance(command, str):
+        command = read(command)
+    verb = command.verb
+    if verb is None:
+        return Reply(t(chat.language, "unknown_verb", verb=command.name[:40]), ok=False)
     try:
-        return handler(ctx, chat, args)
+        return verb.handler(ctx, chat, command.args)
     except PubMedRejected as exc:
         return Reply(t(chat.language, "pubmed.rejected", detail=_detail(exc)), ok=False)
     except PubMedError as exc:
-        log.warning("PubMed failed during '%s' for %s: %s", verb, chat.label, exc)
+        log.warning("PubMed failed during '%s' for %s: %s", verb.name, chat.label, exc)
         return Reply(t(chat.language, "pubmed.unreachable", detail=_detail(exc)), ok=False)
 
 
 def usage(language: str, verb: str) -> str:
-    return t(language, "usage.line", usage=t(language, f"usage.{verb}"))
+    return t(language, "usage.line", usage=_BY_NAME[verb].usage(language))
 
 
 def _detail(exc: Exception) -> str:
@@ -123,12 +150,13 @@ def _refuse(chat: Chat, verb: str, message: str) -> Reply:
 
 def _help(ctx: Context, chat: Chat, args: str) -> Reply:
     lang = chat.language
-    verb = args.split()[0].lower().lstrip("/") if args.split() else ""
-    if verb in VERBS:
-        return Reply(f"{t(lang, f'usage.{verb}')}\n{t(lang, f'about.{verb}')}")
-    lines = [t(lang, "unknown_verb", verb=verb[:40])] if verb else []
+    name = args.split()[0].lower().lstrip("/") if args.split() else ""
+    asked = _BY_NAME.get(name)
+    if asked is not None and asked.listed:
+        return Reply(f"{asked.usage(lang)}\n{asked.about(lang)}")
+    lines = [t(lang, "unknown_verb", verb=name[:40])] if name else []
     lines.append(t(lang, "help.header"))
-    lines += [f"{t(lang, f'usage.{v}')} — {t(lang, f'about.{v}')}" for v in VERBS]
+    lines += [f"{v.usage(lang)} — {v.about(lang)}" for v in VERBS if v.listed]
     lines.append(t(lang, "help.footer"))
     return Reply("\n".join(lines))
 
@@ -212,7 +240,7 @@ def _unsubscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     return Reply(t(chat.language, "unsubscribe.done", number=number, query=sub.query))
 
 
-def _pause_or_resume(verb: str) -> Callable[[Context, Chat, str], Reply]:
+def _pause_or_resume(verb: str) -> Handler:
     pausing = verb == "pause"
 
     def handler(ctx: Context, chat: Chat, args: str) -> Reply:
@@ -285,25 +313,10 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
     result = ctx.client.esearch(query, reldate=SEARCH_DAYS, retmax=SEARCH_CARDS)
     if not result.pmids:
         return Reply(t(lang, "search.none", days=SEARCH_DAYS, query=query))
-    papers = sorted(
-        ctx.client.efetch(result.pmids), key=lambda p: (p.entrez_date, p.pmid), reverse=True
-    )
+    papers = ctx.client.efetch(result.pmids)
     ctx.store.papers.save(papers)  # kept (not subscribed) so the cards' save button works
     ctx.store.feedback.show(chat.id, [paper.pmid for paper in papers])
-    expr = pubmed_query.parse(query)
-    when = ctx.now()
-    s = ctx.settings
-    cards = tuple(
-        Card.build(
-            paper,
-            lang,
-            Collection(
-                when, (query,), score(expr, paper, high=s.score_high, medium=s.score_medium)
-            ),
-            ctx.summarizer,
-        )
-        for paper in papers
-    )
+    cards = search_cards(papers, query, lang, ctx.now(), ctx.settings, ctx.summarizer)
     header = t(lang, "search.header", shown=len(cards), count=f"{result.count:,}", days=SEARCH_DAYS)
     lines = [header]
     if result.phrases_not_found:
@@ -363,19 +376,22 @@ def _changed(ctx: Context, chat: Chat) -> None:
         ctx.on_chat_changed(chat)
 
 
-_HANDLERS: dict[str, Callable[[Context, Chat, str], Reply]] = {
-    "help": _help,
-    "start": _help,
-    "subscribe": _subscribe,
-    "list": _list,
-    "unsubscribe": _unsubscribe,
-    "pause": _pause_or_resume("pause"),
-    "resume": _pause_or_resume("resume"),
-    "mode": _mode,
-    "digest": _digest,
-    "lang": _lang,
-    "search": _search,
-    "status": _status,
-    "saved": _saved,
-    "export": _export,
-}
+# The verb table: every platform reads it (help, menus, admin rules, which pool runs a verb).
+VERBS: tuple[Verb, ...] = (
+    Verb("help", _help),
+    Verb("subscribe", _subscribe, changes_chat=True, asks_pubmed=True),
+    Verb("list", _list),
+    Verb("unsubscribe", _unsubscribe, changes_chat=True),
+    Verb("pause", _pause_or_resume("pause"), changes_chat=True),
+    Verb("resume", _pause_or_resume("resume"), changes_chat=True),
+    Verb("mode", _mode, changes_chat=True),
+    Verb("digest", _digest, changes_chat=True),
+    Verb("lang", _lang, changes_chat=True),
+    Verb("search", _search, asks_pubmed=True),
+    Verb("status", _status),
+    Verb("saved", _saved),
+    Verb("export", _export),
+    # Telegram's Start button sends /start: the help, after a greeting.
+    Verb("start", _help, listed=False, greeting="start.greeting"),
+)
+_BY_NAME = {verb.name: verb for verb in VERBS}

@@ -9,16 +9,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
+from bot.i18n import LANGUAGES
 
-LANGUAGES = ("en", "ko")
 MODES = ("instant", "digest")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -29,6 +29,7 @@ _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts
 EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 SLACK_API_URL = "https://slack.com/api/"
+NCBI_MAX_RPS_WITH_KEY = 10.0  # NCBI_MAX_RPS unless set, with an API key (NCBI allows 10)
 
 V = TypeVar("V")
 
@@ -120,59 +121,52 @@ class _Reader:
 
 
 def _build(read: _Reader) -> Settings:
-    api_key = read.raw("NCBI_API_KEY")
-    settings = Settings(
-        database_path=Path(read.raw("DATABASE_PATH") or "paper_surfer.db"),
-        pubmed_eutils_url=read.get("PUBMED_EUTILS_URL", EUTILS_URL, _url, "a URL"),
-        ncbi_api_key=api_key,
-        ncbi_email=read.get("NCBI_EMAIL", "", _email, "an e-mail address"),
-        ncbi_tool=read.get("NCBI_TOOL", "paper-surfer", _tool, "a name without spaces"),
-        ncbi_max_rps=read.get(
-            "NCBI_MAX_RPS", 10.0 if api_key else 3.0, _positive_float, "a positive number"
-        ),
-        poll_interval_minutes=read.get(
-            "POLL_INTERVAL_MINUTES", 60.0, _positive_float, "a positive number of minutes"
-        ),
-        backfill_days=read.get("BACKFILL_DAYS", 7, _days, "a whole number of days from 1 to 3650"),
-        default_language=read.get("DEFAULT_LANGUAGE", "en", _choice(LANGUAGES), "en or ko"),
-        default_timezone=read.get("DEFAULT_TIMEZONE", "UTC", _zone, "an IANA time zone"),
-        default_mode=read.get("DEFAULT_MODE", "instant", _choice(MODES), "instant or digest"),
-        digest_time=read.get("DIGEST_TIME", "08:00", parse_time, "a time as HH:MM"),
-        max_cards_per_poll=read.get(
-            "MAX_CARDS_PER_POLL", 10, _positive_int, "a positive whole number"
-        ),
-        score_high=read.get("SCORE_HIGH", 0.7, _fraction, "a number from 0 to 1"),
-        score_medium=read.get("SCORE_MEDIUM", 0.4, _fraction, "a number from 0 to 1"),
-        alerts_dir=Path(read.raw("ALERTS_DIR") or "alerts"),
-        retention_days=read.get(
-            "RETENTION_DAYS", 365, _retention_days, "a whole number of days from 1 to 36500"
-        ),
-        telegram_bot_token=read.raw("TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=read.get("TELEGRAM_API_URL", TELEGRAM_API_URL, _url, "a URL"),
-        telegram_webhook_url=read.get("TELEGRAM_WEBHOOK_URL", "", _url, "a URL"),
-        telegram_webhook_secret=read.raw("TELEGRAM_WEBHOOK_SECRET"),
-        telegram_webhook_port=read.get("TELEGRAM_WEBHOOK_PORT", 8443, _port, "a port number"),
-        slack_bot_token=read.raw("SLACK_BOT_TOKEN"),
-        slack_signing_secret=read.raw("SLACK_SIGNING_SECRET"),
-        slack_app_token=read.raw("SLACK_APP_TOKEN"),
-        slack_api_url=read.get("SLACK_API_URL", SLACK_API_URL, _url, "a URL"),
-        slack_port=read.get("SLACK_PORT", 3000, _port, "a port number"),
-        slack_changes_by=read.get(
-            "SLACK_CHANGES_BY", "anyone", _choice(SLACK_CHANGERS), "anyone or admins"
-        ),
-        llm_base_url=read.get("LLM_BASE_URL", "", _url, "a URL"),
-        llm_api_key=read.raw("LLM_API_KEY"),
-        llm_model=read.raw("LLM_MODEL"),
-        llm_timeout_seconds=read.get(
-            "LLM_TIMEOUT_SECONDS", 30.0, _positive_float, "a positive number of seconds"
-        ),
-        log_level=read.get("LOG_LEVEL", "INFO", _log_level, "one of " + ", ".join(LOG_LEVELS)),
-        log_format=read.get("LOG_FORMAT", "text", _choice(LOG_FORMATS), "text or json"),
-        health_port=read.get("HEALTH_PORT", None, _port, "a port number from 1 to 65535"),
-        bind_address=read.get(
-            "BIND_ADDRESS", "127.0.0.1", _ip_address, "an IPv4 or IPv6 address such as 127.0.0.1"
-        ),
-    )
+    """Each field from its variable (the field's name in capitals), its default when unset."""
+    text = (str, "text")
+    how: dict[str, tuple[Callable[[str], Any], str]] = {
+        "database_path": (Path, "a path"),
+        "pubmed_eutils_url": (_url, "a URL"),
+        "ncbi_api_key": text,
+        "ncbi_email": (_email, "an e-mail address"),
+        "ncbi_tool": (_tool, "a name without spaces"),
+        "ncbi_max_rps": (_positive_float, "a positive number"),
+        "poll_interval_minutes": (_positive_float, "a positive number of minutes"),
+        "backfill_days": (_days, "a whole number of days from 1 to 3650"),
+        "default_language": (_choice(LANGUAGES), " or ".join(LANGUAGES)),
+        "default_timezone": (_zone, "an IANA time zone"),
+        "default_mode": (_choice(MODES), " or ".join(MODES)),
+        "digest_time": (parse_time, "a time as HH:MM"),
+        "max_cards_per_poll": (_positive_int, "a positive whole number"),
+        "score_high": (_fraction, "a number from 0 to 1"),
+        "score_medium": (_fraction, "a number from 0 to 1"),
+        "alerts_dir": (Path, "a path"),
+        "retention_days": (_retention_days, "a whole number of days from 1 to 36500"),
+        "telegram_bot_token": text,
+        "telegram_api_url": (_url, "a URL"),
+        "telegram_webhook_url": (_url, "a URL"),
+        "telegram_webhook_secret": text,
+        "telegram_webhook_port": (_port, "a port number"),
+        "slack_bot_token": text,
+        "slack_signing_secret": text,
+        "slack_app_token": text,
+        "slack_api_url": (_url, "a URL"),
+        "slack_port": (_port, "a port number"),
+        "slack_changes_by": (_choice(SLACK_CHANGERS), " or ".join(SLACK_CHANGERS)),
+        "llm_base_url": (_url, "a URL"),
+        "llm_api_key": text,
+        "llm_model": text,
+        "llm_timeout_seconds": (_positive_float, "a positive number of seconds"),
+        "log_level": (_log_level, "one of " + ", ".join(LOG_LEVELS)),
+        "log_format": (_choice(LOG_FORMATS), " or ".join(LOG_FORMATS)),
+        "health_port": (_port, "a port number from 1 to 65535"),
+        "bind_address": (_ip_address, "an IPv4 or IPv6 address such as 127.0.0.1"),
+    }
+    values: dict[str, Any] = {
+        f.name: read.get(f.name.upper(), f.default, *how[f.name]) for f in fields(Settings)
+    }
+    if values["ncbi_api_key"] and not read.raw("NCBI_MAX_RPS"):
+        values["ncbi_max_rps"] = NCBI_MAX_RPS_WITH_KEY
+    settings = Settings(**values)
     _check_combinations(settings)
     return settings
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import digest, feedback, overflow
-from bot.cards import Card, Collection
+from bot import collected, digest, feedback, overflow
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.feedback import Taste
@@ -271,10 +270,11 @@ def _message(
     if unit[0].kind == "card":
         paper = papers[unit[0].pmid]
         matched = liked(paper, store.outbox.matched_queries(chat.id, paper.pmid))
-        collection = Collection(
-            local_now, tuple(m.query for m in matched), matched[0].score if matched else None
+        best = matched[0].score if matched else None
+        queries = [m.query for m in matched]
+        return CardMessage(
+            collected.card(paper, chat.language, local_now, queries, best, summarizer), matched
         )
-        return CardMessage(Card.build(paper, chat.language, collection, summarizer), matched)
     items = tuple(
         ListItem(
             papers[d.pmid], liked(papers[d.pmid], store.outbox.matched_queries(chat.id, d.pmid))

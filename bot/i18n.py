@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.escape import escape_lines
 
-LANGUAGES = ("en", "ko")
+LANGUAGES = ("en", "ko")  # the languages every message is written in
 
 # key: (English, Korean)
 MESSAGES: dict[str, tuple[str, str]] = {

@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from bot.commands import Context, Reply, execute, parse
+from bot.commands import Command, Context, Reply, execute
 from bot.fair_pool import FairPool
 from bot.i18n import t
 from bot.limits import COMMAND_BURST, COMMAND_REFILL, REFUSAL_QUIET, Admission, CommandBudget
 from bot.messages import parse_button
 from bot.models import Chat
 
-# Verbs that wait on PubMed (seconds, under NCBI's rate limit). They run in a pool of their own,
-# so a burst of them never holds up the quick verbs and the database work every chat needs; the
-# pool takes turns between chats, so one chat's burst never holds up another chat's (fair_pool).
-PUBMED_VERBS = frozenset({"subscribe", "search"})
+# The verbs that ask PubMed (the table in bot/commands.py) run in a pool of their own, so a burst
+# of them never holds up the quick verbs and the database work every chat needs; the pool takes
+# turns between chats, so one chat's burst never holds up another chat's (bot/fair_pool.py).
 PUBMED_WORKERS = 8
 PUBMED_PER_CHAT = 2  # of them running at once for one chat; its others wait their turn
 
@@ -59,17 +58,16 @@ class ChatService:
             chat = store.chats.get(chat.id)
         return chat
 
-    def run(self, chat: Chat, text: str) -> Reply:
-        return execute(self.context, chat, text)
+    def run(self, chat: Chat, command: str | Command) -> Reply:
+        return execute(self.context, chat, command)
 
-    async def run_async(self, chat: Chat, text: str) -> Reply:
+    async def run_async(self, chat: Chat, command: Command) -> Reply:
         """Run a command off the event loop, PubMed verbs in their own pool, in turn by chat."""
-        verb, _ = parse(text)
-        if verb in PUBMED_VERBS:
+        if command.asks_pubmed:
             return await asyncio.wrap_future(
-                self._pubmed_pool.submit(chat.id, partial(self.run, chat, text))
+                self._pubmed_pool.submit(chat.id, partial(self.run, chat, command))
             )
-        return await asyncio.to_thread(self.run, chat, text)
+        return await asyncio.to_thread(self.run, chat, command)
 
     def press(self, chat: Chat, user: str, data: str) -> str:
         """Record a card button press; returns the short answer to show the presser."""

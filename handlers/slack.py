@@ -30,7 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import CHANGING_VERBS, Reply, parse
+from bot.commands import Command, Reply, read
 from bot.config import Settings
 from bot.errors import DeliveryFailed
 from bot.i18n import t
@@ -47,6 +47,7 @@ from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import application, listen, refuse_oversized, where
 from handlers.pace import Pacer
+from handlers.retry import AUTH_RETRY, NOT_READY_RETRY, start_wait
 from handlers.slack_admins import ChannelAdmins
 from handlers.slack_blocks import (
     SlackMessage,
@@ -63,10 +64,6 @@ COMMAND = "/papers"
 EVENTS_PATH = "/slack/events"
 CHANNEL_PACE = 1.02  # Slack: about one message per second per channel
 ANSWER_WITHIN = 2.0  # seconds we wait for a quick verb before answering through response_url
-SLOW_VERBS = frozenset({"subscribe", "search"})  # they ask PubMed: always answered later
-START_RETRY = (5, 10, 30, 60)
-AUTH_RETRY = 600  # seconds between tries while Slack refuses our token
-NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 # Errors that mean this channel will never receive from us again.
 _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "account_inactive"})
 # Errors that mean our token is bad: nothing to do with the chat, so never retire it for them.
@@ -160,7 +157,7 @@ class SlackChannel:
             if not retry:
                 log.warning("%s; its messages wait for the next try", problem)
                 return None
-            wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+            wait = start_wait(attempt)
             log.warning("%s; trying again in %d s", problem, wait)
             await asyncio.sleep(wait)
         return None  # pragma: no cover - the loop above only ends by returning
@@ -303,17 +300,17 @@ class SlackChannel:
         return None
 
     async def _on_command(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        text = str(body.get("text") or "")
-        verb, _ = parse(text)
+        command = read(str(body.get("text") or ""))
         if await self._refused(ack, body):
             return
         team, channel = _address(body)
         chat = await asyncio.to_thread(self._service.chat, "slack", team, channel)
         user = str(body.get("user_id") or "")
-        work = asyncio.ensure_future(self._answer(chat, text, verb, user))
+        work = asyncio.ensure_future(self._answer(chat, command, user))
         # A refusal to a non-admin is quick: waited for, so it is the acknowledgement itself.
-        gated = self._admins is not None and verb in CHANGING_VERBS
-        if verb not in SLOW_VERBS or gated:
+        # A verb that asks PubMed is otherwise always answered later.
+        gated = self._admins is not None and command.changes_chat
+        if not command.asks_pubmed or gated:
             done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
             if done:
                 first, *rest = reply_messages(work.result().text, work.result().cards)
@@ -326,16 +323,16 @@ class SlackChannel:
         await self._respond_all(respond, reply_messages(reply.text, reply.cards))
         await self._upload_all(chat, reply)
 
-    async def _answer(self, chat: Chat, text: str, verb: str, user: str) -> Reply:
+    async def _answer(self, chat: Chat, command: Command, user: str) -> Reply:
         """The command's reply. With SLACK_CHANGES_BY=admins a changing verb from anyone but a
         workspace admin or the channel's creator is refused, as in a Telegram group."""
         if (
             self._admins is not None
-            and verb in CHANGING_VERBS
+            and command.changes_chat
             and not await self._admins.may_change(chat.workspace, chat.chat_id, user)
         ):
             return Reply(t(chat.language, "slack.admins_only"), ok=False)
-        return await self._service.run_async(chat, text)
+        return await self._service.run_async(chat, command)
 
     async def _refused(self, ack: Any, body: dict[str, Any]) -> bool:
         """Acknowledge a command over its channel's budget (bot/limits.py): the first refusal of

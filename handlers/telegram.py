@@ -18,6 +18,7 @@ import logging
 import os
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,10 +55,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.commands import CHANGING_VERBS, VERBS, Reply, parse
+from bot.commands import VERBS, Reply, read
 from bot.config import Settings
 from bot.errors import DeliveryFailed
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.limits import Admission
 from bot.messages import (
     CardMessage,
@@ -71,6 +72,7 @@ from bot.models import Chat
 from bot.service import ChatService
 from handlers.listeners import where
 from handlers.pace import Pacer, Spacing
+from handlers.retry import AUTH_RETRY, NOT_READY_RETRY, start_wait
 from handlers.telegram_html import (
     TelegramMessage,
     card_message,
@@ -87,9 +89,6 @@ PRIVATE_PACE = 1.02  # seconds between messages to one private chat (Telegram as
 # Telegram counts when a message arrives, and arrivals jitter by tens of milliseconds around our
 # evenly spaced sends; at exactly 30, a late message then an early one make 31 in its second.
 OVERALL_RATE = 29
-START_RETRY = (5, 10, 30, 60)  # seconds between attempts to reach Telegram at start
-AUTH_RETRY = 600  # seconds between tries while Telegram refuses our token
-NOT_READY_RETRY = 5  # seconds, while the connection is still being made at start
 ALLOWED_UPDATES = ["message", "callback_query"]
 # Errors that mean this chat will never receive from us again.
 _GONE = (
@@ -188,7 +187,7 @@ class TelegramChannel:
                         "cannot reach Telegram (%s); its messages wait for the next try", exc
                     )
                     return False
-                wait = START_RETRY[min(attempt, len(START_RETRY) - 1)]
+                wait = start_wait(attempt)
                 log.warning("cannot reach Telegram (%s); trying again in %d s", exc, wait)
                 await asyncio.sleep(wait)
         self.username = self.application.bot.username
@@ -242,8 +241,8 @@ class TelegramChannel:
 
     async def _set_commands(self) -> None:
         """The command menu, from the grammar's own table, in English and Korean."""
-        for language in ("en", "ko"):
-            commands = [BotCommand(verb, t(language, f"about.{verb}")[:256]) for verb in VERBS]
+        for language in LANGUAGES:
+            commands = [BotCommand(v.name, v.about(language)[:256]) for v in VERBS if v.listed]
             await self.application.bot.set_my_commands(
                 commands, language_code=None if language == "en" else language
             )
@@ -343,10 +342,9 @@ class TelegramChannel:
         )
         if message is None or tg_chat is None or not message.text:
             return
-        head = message.text.split(maxsplit=1)[0]
-        if "@" in head and head.split("@", 1)[1].lower() != self.username.lower():
+        command = read(message.text)
+        if command.bot is not None and command.bot.lower() != self.username.lower():
             return  # "/list@SomeOtherBot" in a group is not for us
-        verb, _ = parse(message.text)
         language = "ko" if user and (user.language_code or "").lower().startswith("ko") else ""
         if not await self._admitted(tg_chat.id, language):
             return
@@ -355,15 +353,17 @@ class TelegramChannel:
         )
         if (
             tg_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
-            and verb in CHANGING_VERBS
+            and command.changes_chat
             and not await self._is_admin(update)
         ):
             await self._reply(chat, Reply(t(chat.language, "group.admins_only"), ok=False))
             return
-        text = message.text if verb != "start" else "help"
-        reply = await self._service.run_async(chat, text)
-        if verb == "start":
-            reply = Reply(f"{t(chat.language, 'start.greeting')}\n\n{reply.text}")
+        greeting = command.verb.greeting if command.verb else ""
+        if greeting:  # what follows /start is a deep link's payload, not a verb to explain
+            command = replace(command, args="")
+        reply = await self._service.run_async(chat, command)
+        if greeting:
+            reply = Reply(f"{t(chat.language, greeting)}\n\n{reply.text}")
         await self._reply(reply.chat or chat, reply)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

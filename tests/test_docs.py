@@ -50,8 +50,9 @@ def test_every_chat_verb_is_in_readme_and_in_the_grammar() -> None:
         cells = [row.split("|")[1] for row in table.splitlines() if row.startswith("| `")]
         return {verb for cell in cells for verb in re.findall(r"`(\w+)", cell)}
 
-    assert verbs(INTERFACES) == set(VERBS)
-    assert verbs(README) == set(VERBS)
+    listed = {verb.name for verb in VERBS if verb.listed}
+    assert verbs(INTERFACES) == listed
+    assert verbs(README) == listed
 
 
 def test_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:

@@ -12,7 +12,7 @@ from bot.i18n import MESSAGES, t
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay as they are in a Korean message: commands, codes and names.
-KEEP = set(VERBS) | {
+KEEP = {verb.name for verb in VERBS if verb.listed} | {
     "instant",
     "en",
     "ko",

@@ -26,6 +26,7 @@ from servers.own_process import telegram_in_own_process
 from servers.telegram import FakeTelegram
 
 from bot.app import App
+from bot.commands import Command
 from bot.config import Settings
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from bot.pubmed.query import normalize
@@ -446,10 +447,10 @@ async def test_a_failing_command_gets_an_apology_and_the_bot_goes_on(
     service = channel._service
     real = service.run_async
 
-    async def broken(chat: object, text: str) -> object:
-        if text.startswith("/list"):
+    async def broken(chat: object, command: Command) -> object:
+        if command.name == "list":
             raise RuntimeError("a bug")
-        return await real(chat, text)  # type: ignore[arg-type]
+        return await real(chat, command)  # type: ignore[arg-type]
 
     service.run_async = broken  # type: ignore[method-assign,assignment]
     answer = await say(telegram, ALICE, "/list")
