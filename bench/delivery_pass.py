@@ -7,9 +7,9 @@ checkout, "before" is REF unpacked with `git archive` into a temporary folder (b
 ec24ade, the last commit before the delivery pass was made to load once). Each child builds
 the same database with its own code, then times one `deliver_pending` to a channel that
 records each message and returns at once: no platform, no pacing, only our own work (the
-offline summarizer included). Every SQL statement on every connection the store opens is
-counted (sqlite3's trace callback), and so are `Paper.from_record` (a paper decoded from its
-JSON) and `feedback.adjust` (a score moved by a chat's taste).
+offline summarizer included; its CPU is shown apart). Every SQL statement on every connection
+the store opens is counted (sqlite3's trace callback), and so are `Paper.from_record` (a
+paper decoded from its JSON) and `feedback.adjust` (a score moved by a chat's taste).
 
 Scenarios: "cards": 200 instant chats owed 10 cards each (2,000 cards, MAX_CARDS_PER_POLL=10),
 two subscriptions of each chat matching every paper, half the chats with 👍/👎 opinions on 4
@@ -173,12 +173,29 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
                 await on_part(pmids, f"m{messages.total()}")
             return f"m{messages.total()}"
 
+    from bot.summary import summarize
+
+    summarizing = [0.0]
+
+    def timed_summarize(paper: Paper, language: str) -> Any:
+        # CPU of the calling thread only: the pool's other threads go on meanwhile.
+        start = time.thread_time()
+        try:
+            return summarize(paper, language)
+        finally:
+            with lock:
+                summarizing[0] += time.thread_time() - start
+
     settings = Settings.from_env(
         {"DATABASE_PATH": spec["database"], "MAX_CARDS_PER_POLL": str(per_chat)}, env_file=None
     )
     counting.set()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = asyncio.run(delivery.deliver_pending(store, {"bench": Recording()}, settings))
+    report = asyncio.run(
+        delivery.deliver_pending(
+            store, {"bench": Recording()}, settings, summarizer=timed_summarize
+        )
+    )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     counting.clear()
     left = store.outbox.counts()
@@ -186,6 +203,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": wall,
         "cpu": cpu,
+        "summarizer_cpu": summarizing[0],
         "sent": report.sent,
         "failed": report.failed,
         "messages": dict(messages),
@@ -269,10 +287,10 @@ def main() -> int:
     print(f"before: {args.before}; now: the working tree; {args.runs} runs each, alternating")
     print()
     print(
-        "| scenario | code | sent | messages | wall time | CPU | SQL statements | of them SELECT"
-        " | papers decoded | scores adjusted |"
+        "| scenario | code | sent | messages | wall time | CPU | of it summarizing"
+        " | SQL statements | of them SELECT | papers decoded | scores adjusted |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for scenario in scenarios:
         for variant in ("before", "now"):
             runs = results[(scenario, variant)]
@@ -283,6 +301,7 @@ def main() -> int:
             print(
                 f"| {scenario} | {variant} | {first['sent']:,} | {sent:,}"
                 f" | {spread([r['seconds'] for r in runs])} | {spread([r['cpu'] for r in runs])}"
+                f" | {spread([r['summarizer_cpu'] for r in runs])}"
                 f" | {max(counts):,} | {max(selects):,} | {first['decodes']:,}"
                 f" | {first['adjusts']:,} |"
             )
