@@ -6,10 +6,11 @@ Each variant runs in a child process of its own on a source tree of its own: "no
 checkout, "before" is REF unpacked with `git archive` into a temporary folder (by default
 ec24ade, the last commit before the delivery pass was made to load once). Each child builds
 the same database with its own code, then times one `deliver_pending` to a channel that
-records each message and returns at once: no platform, no pacing, only our own work (the
-offline summarizer included; its CPU is shown apart). Every SQL statement on every connection
-the store opens is counted (sqlite3's trace callback), and so are `Paper.from_record` (a
-paper decoded from its JSON) and `feedback.adjust` (a score moved by a chat's taste).
+records each message (tests/channels.py) and returns at once: no platform, no pacing, only
+our own work (the offline summarizer included; its CPU is shown apart). Every SQL statement
+on every connection the store opens is counted (sqlite3's trace callback), and so are
+`Paper.from_record` (a paper decoded from its JSON) and `feedback.adjust` (a score moved by
+a chat's taste).
 
 Scenarios: "cards": 200 instant chats owed 10 cards each (2,000 cards, MAX_CARDS_PER_POLL=10),
 two subscriptions of each chat matching every paper, half the chats with 👍/👎 opinions on 4
@@ -145,34 +146,19 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
     feedback.adjust = counted_adjust  # type: ignore[assignment]
 
-    messages: Counter[str] = Counter()
+    from channels import RecordingChannel  # tests/channels.py, on sys.path in the child
 
-    class Recording:
-        """Takes every message at once; a list or digest is confirmed as one part."""
-
-        name = "bench"
-
-        async def start(self) -> None:
-            return None
-
-        async def open_for_sending(self) -> None:
-            return None
-
-        async def stop(self) -> None:
-            return None
+    class PartByPart(RecordingChannel):
+        """Records each message; a list or digest is confirmed as one part, as a platform that
+        sends it in one message would."""
 
         async def send(self, chat: Any, message: Any, on_part: Any = None) -> str:
-            kind = type(message).__name__
-            messages[kind] += 1
+            sent = await super().send(chat, message, on_part)
             if on_part is not None:
-                if kind == "ListMessage":
-                    pmids = tuple(i.paper.pmid for i in message.items)
-                else:
-                    shown = [i for s in message.sections for i in s.items]
-                    pmids = tuple(i.paper.pmid for i in (*shown, *message.more))
-                await on_part(pmids, f"m{messages.total()}")
-            return f"m{messages.total()}"
+                await on_part(self.sent[-1].pmids, sent)
+            return sent
 
+    channel = PartByPart(name="bench")
     from bot.summary import summarize
 
     summarizing = [0.0]
@@ -192,9 +178,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     counting.set()
     wall, cpu = time.perf_counter(), time.process_time()
     report = asyncio.run(
-        delivery.deliver_pending(
-            store, {"bench": Recording()}, settings, summarizer=timed_summarize
-        )
+        delivery.deliver_pending(store, {"bench": channel}, settings, summarizer=timed_summarize)
     )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     counting.clear()
@@ -206,7 +190,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         "summarizer_cpu": summarizing[0],
         "sent": report.sent,
         "failed": report.failed,
-        "messages": dict(messages),
+        "messages": dict(Counter(sent.kind for sent in channel.sent)),
         "pending_after": left["pending"],
         "statements": dict(statements),
         "decodes": decodes["papers"],
@@ -237,7 +221,8 @@ def run_child(tree: Path, scenario: str, folder: Path, n: int) -> dict[str, Any]
         "slice": str(SLICE),
         "database": str(folder / f"{scenario}-{tree.name}-{n}.db"),
     }
-    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    path = os.pathsep.join([str(tree), str(ROOT / "tests")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(spec)],
         env=env,
