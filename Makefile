@@ -50,6 +50,7 @@ bench: $(VENV)/.stamp-bench $(CORPUS)
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/crash.py
+	$(BIN)/python bench/delivery_pass.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,10 @@ counts an attempt and retries later with backoff; the last of MAX_ATTEMPTS tries
 digest sends one short notice instead (how many papers, where to see them), and after it the
 rows left are marked failed. A permanent failure (the bot was blocked, the chat deleted)
 deactivates the chat and cancels what it was owed. One chat's trouble never holds up the others.
+
+A pass reads what it needs once: for each chat its taste (what its 👍 and 👎 say), and for all
+the papers it is owed the papers and its matching subscriptions, one query each; each paper's
+best score is moved by the taste once, and the digest, list and card builders get plain data.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,9 +78,9 @@ async def deliver_pending(
     metrics: Metrics | None = None,
 ) -> DeliveryReport:
     """Send everything due now; returns what happened (and counts it in `metrics`)."""
-    report = DeliveryReport()
+    run = _Pass(store, channels, settings, clock, summarizer, metrics)
     await asyncio.to_thread(release_dead_leases, store)
-    await asyncio.to_thread(_rescore, store, settings)
+    run.loaded = await asyncio.to_thread(_rescore, store, settings)
     await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
     due = await asyncio.to_thread(store.outbox.due, now_text(clock()))
     by_chat: dict[int, list[Delivery]] = {}
@@ -86,39 +90,80 @@ async def deliver_pending(
 
     async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
         async with limit:
-            await _deliver_chat(
-                store, channels, settings, chat_id, rows, report, clock, summarizer, metrics
-            )
+            await _deliver_chat(run, chat_id, rows)
 
     await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
-    return report
+    return run.report
 
 
-async def _deliver_chat(
-    store: Store,
-    channels: Mapping[str, Channel],
-    settings: Settings,
-    chat_id: int,
-    rows: list[Delivery],
-    report: DeliveryReport,
-    clock: Callable[[], datetime],
-    summarizer: Summarize,
-    metrics: Metrics | None,
-) -> None:
-    chat = await asyncio.to_thread(store.chats.get, chat_id)
+@dataclass
+class _Pass:
+    """What the chats' deliveries of one pass share."""
+
+    store: Store
+    channels: Mapping[str, Channel]
+    settings: Settings
+    clock: Callable[[], datetime]
+    summarizer: Summarize
+    metrics: Metrics | None
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+    # What planning already read of instant-mode chats (their taste, papers and matches), so
+    # their delivery does not read it again; taken out by the chat's delivery.
+    loaded: dict[int, _Owed] = field(default_factory=dict)
+
+
+@dataclass
+class _Owed:
+    """What one chat is owed in a pass, read once: the chat, its taste, and for each paper the
+    paper and the chat's subscriptions that matched it, best first, the best moved by the
+    taste (adjusted once). A paper no longer stored keeps its matches, unadjusted."""
+
+    chat: Chat
+    taste: Taste
+    papers: dict[str, Paper] = field(default_factory=dict)
+    matched: dict[str, tuple[MatchedQuery, ...]] = field(default_factory=dict)
+
+    def load(self, store: Store, settings: Settings, pmids: Iterable[str]) -> None:
+        """Read the papers and matches of `pmids` not read yet: one read of each for all."""
+        missing = [pmid for pmid in dict.fromkeys(pmids) if pmid not in self.matched]
+        if not missing:
+            return
+        papers = store.papers.get_many(missing)
+        found = store.outbox.matched_queries_many(self.chat.id, missing)
+        for pmid in missing:
+            matched = tuple(found.get(pmid, ()))
+            if matched and pmid in papers:
+                moved = feedback.adjust(
+                    self.taste,
+                    papers[pmid],
+                    matched[0].score,
+                    self.chat.language,
+                    high=settings.score_high,
+                    medium=settings.score_medium,
+                )
+                matched = (replace(matched[0], score=moved), *matched[1:])
+            self.matched[pmid] = matched
+        self.papers.update(papers)
+
+
+async def _deliver_chat(run: _Pass, chat_id: int, rows: list[Delivery]) -> None:
+    store, report, metrics = run.store, run.report, run.metrics
+    owed = run.loaded.pop(chat_id, None)
+    chat = owed.chat if owed else await asyncio.to_thread(store.chats.get, chat_id)
 
     def count(outcome: str, papers: int) -> None:
         if metrics is not None:
             metrics.delivered(chat.platform, outcome, papers)
 
-    channel = channels.get(chat.platform)
+    channel = run.channels.get(chat.platform)
     if channel is None:  # the platform is not configured now: keep the rows for later
         log.warning("%d papers wait for %s: its platform is not configured", len(rows), chat.label)
         return
-    preferences = await asyncio.to_thread(chat_taste, store, chat)
+    if owed is None:
+        owed = _Owed(chat, await asyncio.to_thread(chat_taste, store, chat))
     units = _units(rows)
     for index, unit in enumerate(units):
-        now = clock()
+        now = run.clock()
         lease = now_text(now + timedelta(seconds=LEASE_SECONDS))
         claimed = await asyncio.to_thread(
             store.outbox.claim, [d.id for d in unit], now_text(now), lease, SENDER
@@ -127,9 +172,8 @@ async def _deliver_chat(
             return  # another process is delivering to this chat right now
         progress = _Progress(store, chat.id, unit)
         try:
-            message = await asyncio.to_thread(
-                _message, store, settings, chat, unit, clock(), preferences, summarizer
-            )
+            # The first unit reads what every unit of the chat needs; the others find it read.
+            message = await asyncio.to_thread(_message, run, owed, rows, unit, run.clock())
             parted = isinstance(message, ListMessage | DigestMessage)
             message_id = await channel.send(chat, message, progress.part_sent if parted else None)
         except DeliveryFailed as exc:
@@ -147,7 +191,7 @@ async def _deliver_chat(
                 report.deactivated += 1
                 count("chat_gone", len(rest))
                 return
-            next_at, outcome = await _retry_later(store, rest, str(exc), exc.retry_after, clock())
+            next_at, outcome = await _retry_later(run, rest, str(exc), exc.retry_after)
             count(outcome, len(rest))
             # Keep the chat's order and spare a struggling platform: the rest waits as well.
             waiting = [d.id for later in units[index + 1 :] for d in later]
@@ -161,9 +205,7 @@ async def _deliver_chat(
             report.sent += progress.confirmed
             count("sent", progress.confirmed)
             rest = progress.rest()
-            _, outcome = await _retry_later(
-                store, rest, f"{type(exc).__name__}: {exc}", None, clock()
-            )
+            _, outcome = await _retry_later(run, rest, f"{type(exc).__name__}: {exc}", None)
             count(outcome, len(rest))
             report.failed += len(rest)
             continue
@@ -235,52 +277,35 @@ def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:
 
 
 def _message(
-    store: Store,
-    settings: Settings,
-    chat: Chat,
-    unit: list[Delivery],
-    now: datetime,
-    preferences: Taste,
-    summarizer: Summarize = summarize,
+    run: _Pass, owed: _Owed, rows: list[Delivery], unit: list[Delivery], now: datetime
 ) -> Message:
-    def liked(paper: Paper, matched: list[MatchedQuery]) -> tuple[MatchedQuery, ...]:
-        """The chat's matches, the best one moved by the chat's 👍 / 👎."""
-        if not matched:
-            return ()
-        best = matched[0]
-        moved = feedback.adjust(
-            preferences,
-            paper,
-            best.score,
-            chat.language,
-            high=settings.score_high,
-            medium=settings.score_medium,
-        )
-        return (replace(best, score=moved), *matched[1:])
-
+    """The message carrying `unit`, one of the chat's due `rows`."""
+    owed.load(run.store, run.settings, [d.pmid for d in rows])
+    chat = owed.chat
     if unit[0].kind in ("list", "digest") and max(d.attempts for d in unit) >= MAX_ATTEMPTS - 1:
-        return _gave_up_notice(store, chat, unit)
-    progress = store.outbox.progress(chat.id, unit[0].batch)
+        return _gave_up_notice(chat, unit, owed.matched)
+    if unit[0].kind == "card":
+        paper = owed.papers[unit[0].pmid]
+        matched = owed.matched[paper.pmid]
+        local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
+        queries = [m.query for m in matched]
+        best = matched[0].score if matched else None
+        return CardMessage(
+            collected.card(paper, chat.language, local_now, queries, best, run.summarizer),
+            matched,
+        )
+    progress = run.store.outbox.progress(chat.id, unit[0].batch)
     if unit[0].kind == "digest":
         return digest.build(
-            store, chat, unit, now, adjust=liked, summarizer=summarizer, progress=progress
+            chat,
+            unit,
+            now,
+            papers=owed.papers,
+            matched=owed.matched,
+            summarizer=run.summarizer,
+            progress=progress,
         )
-    papers = store.papers.get_many([d.pmid for d in unit])
-    local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
-    if unit[0].kind == "card":
-        paper = papers[unit[0].pmid]
-        matched = liked(paper, store.outbox.matched_queries(chat.id, paper.pmid))
-        best = matched[0].score if matched else None
-        queries = [m.query for m in matched]
-        return CardMessage(
-            collected.card(paper, chat.language, local_now, queries, best, summarizer), matched
-        )
-    items = tuple(
-        ListItem(
-            papers[d.pmid], liked(papers[d.pmid], store.outbox.matched_queries(chat.id, d.pmid))
-        )
-        for d in unit
-    )
+    items = tuple(ListItem(owed.papers[d.pmid], owed.matched[d.pmid]) for d in unit)
     ordered = sorted(
         items, key=lambda i: (-(i.matched[0].score.value if i.matched else 0), i.paper.pmid)
     )
@@ -293,10 +318,12 @@ def _message(
     )
 
 
-def _gave_up_notice(store: Store, chat: Chat, unit: list[Delivery]) -> TextMessage:
+def _gave_up_notice(
+    chat: Chat, unit: list[Delivery], matched: Mapping[str, tuple[MatchedQuery, ...]]
+) -> TextMessage:
     """The last try of a list or digest: one short message saying how many papers could not
     be listed and where to see them all; once it is confirmed they count as delivered."""
-    found = [store.outbox.matched_queries(chat.id, d.pmid) for d in unit]
+    found = [matched.get(d.pmid, ()) for d in unit]
     left = overflow.left_out([(m[0].number, m[0].query) if m else None for m in found])
     text = overflow.gave_up(
         chat.language, left, attempts=MAX_ATTEMPTS - 1, digest=unit[0].kind == "digest"
@@ -313,40 +340,35 @@ def chat_taste(store: Store, chat: Chat) -> Taste:
     return feedback.taste([(papers[p], kind) for p, kind in opinions if p in papers])
 
 
-def _rescore(store: Store, settings: Settings) -> None:
-    """Before planning, order each chat's new papers by their score *for that chat*."""
+def _rescore(store: Store, settings: Settings) -> dict[int, _Owed]:
+    """Before planning, order each chat's new papers by their score *for that chat*. Returns
+    what it read of instant-mode chats, whose papers go out in this pass."""
+    loaded: dict[int, _Owed] = {}
     for chat_id in store.feedback.chats_with_opinions():
         rows = store.outbox.unplanned(chat_id)
         if not rows:
             continue
         chat = store.chats.get(chat_id)
-        preferences = chat_taste(store, chat)
-        papers = store.papers.get_many(r.pmid for r in rows)
-        scores = []
-        for row in rows:
-            matched = store.outbox.matched_queries(chat_id, row.pmid)
-            if row.pmid in papers and matched:
-                moved = feedback.adjust(
-                    preferences,
-                    papers[row.pmid],
-                    matched[0].score,
-                    chat.language,
-                    high=settings.score_high,
-                    medium=settings.score_medium,
-                )
-                scores.append((row.id, moved.value))
-        store.outbox.rescore(scores)
+        owed = _Owed(chat, chat_taste(store, chat))
+        owed.load(store, settings, [r.pmid for r in rows])
+        store.outbox.rescore(
+            [
+                (row.id, owed.matched[row.pmid][0].score.value)
+                for row in rows
+                if row.pmid in owed.papers and owed.matched[row.pmid]
+            ]
+        )
+        if chat.mode == "instant":  # a digest-mode chat's papers wait for its digest
+            loaded[chat_id] = owed
+    return loaded
 
 
 async def _retry_later(
-    store: Store,
-    unit: list[Delivery],
-    error: str,
-    retry_after: float | None,
-    now: datetime,
+    run: _Pass, unit: list[Delivery], error: str, retry_after: float | None
 ) -> tuple[str, str]:
     """Schedule the unit's next attempt; returns when that is, and the outcome for the metrics
     (postponed, retry or gave_up)."""
+    store, now = run.store, run.clock()
     if not unit:  # everything was confirmed before the failure: nothing to retry
         return now_text(now), "sent"
     ids = [d.id for d in unit]

@@ -9,7 +9,7 @@ in two digests. A day with nothing new sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -33,26 +33,27 @@ def plan(store: Store, chat: Chat, now: datetime) -> int:
 
 
 def build(
-    store: Store,
     chat: Chat,
     rows: Sequence[Delivery],
     now: datetime,
-    adjust: Callable[[Paper, list[MatchedQuery]], tuple[MatchedQuery, ...]] | None = None,
-    summarizer: Summarize = summarize,
     *,
+    papers: Mapping[str, Paper],
+    matched: Mapping[str, Sequence[MatchedQuery]],
+    summarizer: Summarize = summarize,
     progress: tuple[int, int] = (0, 0),
 ) -> DigestMessage:
-    """The digest of `rows` (one batch): grouped by subscription, best first. `adjust` moves
-    the scores by the chat's feedback. `progress`: the (messages, papers) of this digest an
-    earlier try delivered; `rows` are then the rest, and the digest goes on where it stopped
-    (papers shown in full only while the first FULL are not all out)."""
-    papers = store.papers.get_many([r.pmid for r in rows])
+    """The digest of `rows` (one batch): grouped by subscription, best first.
+
+    `papers` and `matched` hold each row's paper and the chat's subscriptions that matched it,
+    best first (the best already moved by the chat's feedback). `progress`: the (messages,
+    papers) of this digest an earlier try delivered; `rows` are then the rest, and the digest
+    goes on where it stopped (papers shown in full only while the first FULL are not all out).
+    """
     items: list[tuple[MatchedQuery | None, DigestItem]] = []
     for row in rows:
         paper = papers[row.pmid]
-        found = store.outbox.matched_queries(chat.id, row.pmid)
-        matched = adjust(paper, found) if adjust else tuple(found)
-        best = matched[0] if matched else None
+        found = matched.get(row.pmid, ())
+        best = found[0] if found else None
         score = best.score if best else Score(row.score, "", ())
         summary = summarizer(paper, chat.language)
         line = shorten(summary.finding or summary.text, ONE_LINE)

@@ -7,11 +7,11 @@ it is sent again after the restart: nothing is lost, and the worst case is one r
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Delivery, MatchedQuery, MatchReason, Score
-from storage.rows import now_text, placeholders, rows
+from storage.rows import CHUNK, now_text, placeholders, rows
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -106,27 +106,27 @@ class Outbox:
 
     def matched_queries(self, chat: int, pmid: str) -> list[MatchedQuery]:
         """The chat's subscriptions that matched this paper, best score first."""
-        cursor = self._store.db.execute(
-            "SELECT s.number, s.query, m.score, m.category, m.reasons FROM matches m"
-            " JOIN subscriptions s ON s.id = m.subscription"
-            " WHERE s.chat = ? AND m.pmid = ? ORDER BY m.score DESC, s.number",
-            [chat, pmid],
-        )
-        return [
-            MatchedQuery(
-                row["number"],
-                row["query"],
-                Score(
-                    row["score"],
-                    row["category"],
-                    tuple(
-                        MatchReason(term, tuple(fields))
-                        for term, fields in json.loads(row["reasons"])
-                    ),
-                ),
+        return self.matched_queries_many(chat, [pmid]).get(pmid, [])
+
+    def matched_queries_many(
+        self, chat: int, pmids: Iterable[str]
+    ) -> dict[str, list[MatchedQuery]]:
+        """For each of these PMIDs the chat's subscriptions matched, those subscriptions, best
+        score first: one query for a whole delivery (per CHUNK PMIDs)."""
+        wanted = list(dict.fromkeys(pmids))
+        found: dict[str, list[MatchedQuery]] = {}
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            cursor = self._store.db.execute(
+                "SELECT m.pmid, s.number, s.query, m.score, m.category, m.reasons FROM matches m"
+                " JOIN subscriptions s ON s.id = m.subscription"
+                f" WHERE s.chat = ? AND m.pmid IN ({placeholders(len(chunk))})"
+                " ORDER BY m.pmid, m.score DESC, s.number",
+                [chat, *chunk],
             )
-            for row in rows(cursor)
-        ]
+            for row in rows(cursor):
+                found.setdefault(row["pmid"], []).append(_matched(row))
+        return found
 
     def claim(self, ids: Sequence[int], now: str, until: str, owner: str = "") -> bool:
         """Lease rows for sending; False when another sender holds any of them (or sent them)."""
@@ -266,6 +266,11 @@ def _forget_finished_units(db: Database, ids: Sequence[int]) -> None:
     ).fetchall()
     for chat, batch in units:
         _forget_finished(db, chat, batch)
+
+
+def _matched(row: dict[str, Any]) -> MatchedQuery:
+    reasons = tuple(MatchReason(term, tuple(fields)) for term, fields in json.loads(row["reasons"]))
+    return MatchedQuery(row["number"], row["query"], Score(row["score"], row["category"], reasons))
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:

@@ -7,13 +7,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Paper
-from storage.rows import now_text, one, placeholders, rows
+from storage.rows import CHUNK, now_text, one, placeholders, rows
 
 if TYPE_CHECKING:
     from storage import Store
-
-# SQLite allows 32,766 bound parameters; stay well below it.
-_CHUNK = 900
 
 
 class Papers:
@@ -24,8 +21,8 @@ class Papers:
         """Which of these PMIDs are already stored."""
         wanted = list(dict.fromkeys(pmids))
         found: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
             cursor = self._store.db.execute(
                 f"SELECT pmid FROM papers WHERE pmid IN ({placeholders(len(chunk))})",
                 chunk,
@@ -55,8 +52,8 @@ class Papers:
     def get_many(self, pmids: Iterable[str]) -> dict[str, Paper]:
         wanted = list(dict.fromkeys(pmids))
         found: dict[str, Paper] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
             cursor = self._store.db.execute(
                 f"SELECT pmid, record FROM papers WHERE pmid IN ({placeholders(len(chunk))})",
                 chunk,

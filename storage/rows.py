@@ -6,6 +6,9 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+# SQLite allows 32,766 bound parameters; an IN (...) list stays well below it.
+CHUNK = 900
+
 
 def now_text(moment: datetime | None = None) -> str:
     """Timestamps are stored as UTC ISO text, which sorts in time order."""

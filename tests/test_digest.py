@@ -21,10 +21,11 @@ from bot.config import Settings
 from bot.delivery import BASE_BACKOFF, deliver_pending
 from bot.errors import DeliveryFailed
 from bot.messages import DigestMessage
-from bot.models import Chat, MatchReason, Paper, Score, search_url
+from bot.models import Chat, Delivery, MatchedQuery, MatchReason, Paper, Score, search_url
 from bot.overflow import MAX_MESSAGES
 from bot.pubmed.parse import iter_records
 from bot.scheduler import digest_job_id, digest_trigger, schedule_digest
+from bot.summary import Summary
 from handlers import slack_blocks, telegram_html
 from handlers.local import LocalChannel
 from storage import Store
@@ -206,6 +207,91 @@ def test_a_failed_digest_is_retried_whole_and_its_papers_never_come_twice(store:
     assert sorted(channel.sent[1].pmids) == sorted(p.pmid for p in papers(3, offset=5))
 
 
+# --- the builder: plain data in, the digest out -------------------------------------------------
+
+SEOUL = Chat(1, "local", "", "a", language="en", timezone="Asia/Seoul", mode="digest")
+
+
+def owed(count: int, offset: int = 0) -> tuple[list[Delivery], dict[str, Paper]]:
+    """`count` digest rows of SEOUL and their papers, as delivery reads them."""
+    batch = papers(count, offset)
+    rows = [
+        Delivery(i + 1, SEOUL.id, p.pmid, "pending", "digest", "digest-x", 0, 0.1, "")
+        for i, p in enumerate(batch)
+    ]
+    return rows, {p.pmid: p for p in batch}
+
+
+def found(number: int, query: str, value: float) -> MatchedQuery:
+    return MatchedQuery(number, query, Score(value, "medium", (MatchReason(query, ("title",)),)))
+
+
+def test_the_builder_groups_the_best_ten_by_subscription_and_links_the_rest() -> None:
+    """From rows, papers and their (already adjusted) matches alone: the ten best in full under
+    the subscription that found each best, the other four as links, on the chat's local day."""
+    rows, by_pmid = owed(14)
+    matched = {
+        r.pmid: (found(2, "two", round(0.9 - 0.01 * i, 2)), found(1, "one", 0.2))
+        if i % 2
+        else (found(1, "one", round(0.8 - 0.01 * i, 2)),)
+        for i, r in enumerate(rows)
+    }
+    message = digest.build(SEOUL, rows, NOON + timedelta(hours=10), papers=by_pmid, matched=matched)
+    assert (message.total, message.day, message.continued) == (14, "2026-11-27", False)
+    assert [(s.number, s.query) for s in message.sections] == [(2, "two"), (1, "one")]
+    shown = [item for section in message.sections for item in section.items]
+    assert len(shown) == 10
+    assert len(message.more) == 4
+    two, one = message.sections
+    assert [i.score.value for i in two.items] == [0.89, 0.87, 0.85, 0.83, 0.81, 0.79, 0.77]
+    assert all(i.found_by == (2, "two") for i in two.items)
+    assert [i.score.value for i in one.items] == [0.8, 0.78, 0.76]
+    assert [i.score.value for i in message.more] == [0.74, 0.72, 0.7, 0.68]
+
+
+def test_a_resumed_digest_shows_in_full_only_what_the_first_ten_still_lack() -> None:
+    """An earlier try delivered one message of 7 papers: of the 5 left, 3 come in full, the
+    digest says it continues, and it may take the two messages left of three."""
+    rows, by_pmid = owed(5)
+    matched = {r.pmid: (found(1, "q", 0.5 + 0.01 * i),) for i, r in enumerate(rows)}
+    message = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched=matched, progress=(1, 7))
+    assert sum(len(s.items) for s in message.sections) == 3
+    assert len(message.more) == 2
+    assert (message.continued, message.max_messages, message.total) == (True, MAX_MESSAGES - 1, 5)
+    late = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched=matched, progress=(5, 12))
+    assert (late.sections, len(late.more), late.max_messages) == ((), 5, 1)
+
+
+def test_a_paper_no_subscription_matches_any_more_keeps_its_outbox_score() -> None:
+    """Without a match (its subscription's matches gone) a paper is still in the digest, in a
+    section of its own, with the score the outbox ordered it by."""
+    rows, by_pmid = owed(2)
+    matched = {rows[0].pmid: (found(3, "q", 0.6),)}
+    message = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched=matched)
+    assert [(s.number, s.query) for s in message.sections] == [(3, "q"), (0, "")]
+    lone = message.sections[1].items[0]
+    assert (lone.paper.pmid, lone.score.value, lone.found_by) == (rows[1].pmid, 0.1, None)
+
+
+def test_each_line_is_the_summarizers_finding_cut_to_one_line() -> None:
+    """The summarizer given is asked once per paper in the chat's language; its finding is cut
+    to the digest's line length."""
+    rows, by_pmid = owed(3)
+    asked: list[tuple[str, str]] = []
+
+    def summarizer(paper: Paper, language: str) -> Summary:
+        asked.append((paper.pmid, language))
+        return Summary(language, "Trial", "x " * 200, "the whole text")
+
+    matched = {r.pmid: (found(1, "q", 0.5),) for r in rows}
+    message = digest.build(
+        SEOUL, rows, NOON, papers=by_pmid, matched=matched, summarizer=summarizer
+    )
+    assert sorted(asked) == sorted((r.pmid, "en") for r in rows)
+    items = message.sections[0].items
+    assert all(i.design == "Trial" and 0 < len(i.summary) <= digest.ONE_LINE for i in items)
+
+
 # --- rendering on every platform ---------------------------------------------------------------
 
 
@@ -214,7 +300,14 @@ def big_digest(store: Store, count: int) -> DigestMessage:
     owe(store, chat, "q & <one>", papers(count), 0.2)
     digest.plan(store, chat, NOON)
     rows = store.outbox.due("9999")
-    return digest.build(store, chat, rows, NOON)
+    pmids = [r.pmid for r in rows]
+    return digest.build(
+        chat,
+        rows,
+        NOON,
+        papers=store.papers.get_many(pmids),
+        matched=store.outbox.matched_queries_many(chat.id, pmids),
+    )
 
 
 def test_telegram_digest_is_split_into_at_most_three_valid_messages(store: Store) -> None:

