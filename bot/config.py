@@ -43,6 +43,7 @@ class Settings:
     ncbi_max_rps: float = 3.0
     poll_interval_minutes: float = 60.0
     backfill_days: int = 7
+    full_poll_hours: float = 6.0
     default_language: str = "en"
     default_timezone: str = "UTC"
     default_mode: str = "instant"
@@ -128,6 +129,7 @@ def _build(read: _Reader) -> Settings:
             "POLL_INTERVAL_MINUTES", 60.0, _positive_float, "a positive number of minutes"
         ),
         backfill_days=read.get("BACKFILL_DAYS", 7, _days, "a whole number of days from 1 to 3650"),
+        full_poll_hours=read.get("FULL_POLL_HOURS", 6.0, _hours, "a number of hours, 0 or more"),
         default_language=read.get("DEFAULT_LANGUAGE", "en", _choice(LANGUAGES), "en or ko"),
         default_timezone=read.get("DEFAULT_TIMEZONE", "UTC", _zone, "an IANA time zone"),
         default_mode=read.get("DEFAULT_MODE", "instant", _choice(MODES), "instant or digest"),
@@ -230,6 +232,13 @@ def _tool(value: str) -> str:
 def _positive_float(value: str) -> float:
     number = float(value)
     if not number > 0 or number == float("inf"):
+        raise ValueError(value)
+    return number
+
+
+def _hours(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
         raise ValueError(value)
     return number
 

@@ -17,7 +17,7 @@ What it mimics
   and X-RateLimit-Limit / X-RateLimit-Remaining (also sent on normal answers). A 429 does not
   count toward the window. Bodies are gzip-encoded when the client accepts it (like NCBI).
 * esearch: `db`, `term`, `field`, `retmax` (default 20, capped at 9,999), `retstart` (at most
-  9,998), `datetype` (edat default, pdat, mdat), `mindate`/`maxdate` (YYYY, YYYY/MM, YYYY/MM/DD,
+  9,998), `datetype` (edat default, pdat, mdat, mhda), `mindate`/`maxdate` (YYYY, YYYY/MM, YYYY/MM/DD,
   inclusive; maxdate defaults to `today`), `reldate`. Results: visible records sorted by Entrez
   date, newest first, then PMID descending. In-band `<ERROR>`s for a wrong db, an empty term
   and retstart > 9998, with NCBI's wording.
@@ -39,8 +39,20 @@ abstract (incl. OtherAbstract) and author keywords (as PubMed documents it); [tw
 abstract, keywords, MeSH, publication types; [ti], [ab], [ot]/[kw], [mh], [majr], [ta]/[journal],
 [pt], [la] (code or English name); [au]: "smith j" = last name Smith with initials starting
 with J (or "smith john"), or words of a CollectiveName; [pmid]/[uid]; [sb] (`all[sb]` = every
-record, `hasabstract[sb]`); date tags [dp]/[pdat], [edat], [mdat] with a value or a range
-(`2021/06/01:2021/06/08[edat]`). A bare `hasabstract` is understood too.
+record, `hasabstract[sb]`); date tags [dp]/[pdat], [edat], [mdat]/[lr] (DateRevised) and
+[mhda] (the MeSH date: the History date with PubStatus "medline", as MEDLINE format's MHDA; the
+Entrez date when there is none) with a value or a range (`2021/06/01:2021/06/08[edat]`), also
+OR-ed with each other and with the query (`(asthma[mh]) AND (2021/06/06:2021/06/07[edat] OR
+2021/06/06:2021/06/07[mhda])`), shifted like mindate/maxdate by `shift_dates`. A bare
+`hasabstract` is understood too.
+
+Records that change after they entered
+--------------------------------------
+Most records enter PubMed without MeSH headings and get them days or weeks later, their Entrez
+date unchanged. `withhold_headings(pmids)` serves loaded records as they entered (no headings,
+MeSH and modification date = Entrez date); `add_headings(pmids, on=day)` indexes them: from then
+they are found by their headings and by `day` as their [mhda] and [mdat], and efetch serves them
+whole, with that DateRevised.
 
 What PubMed reports about a query, the way it reports it: an unquoted term that matches nothing
 among the visible records -> `ErrorList/PhraseNotFound` and the query is evaluated as if the term
@@ -178,6 +190,7 @@ TAGS = {
     "dp": "pdat", "pdat": "pdat", "publication date": "pdat", "date - publication": "pdat",
     "edat": "edat", "entry date": "edat", "entrez date": "edat", "date - entry": "edat",
     "mdat": "mdat", "lr": "mdat", "modification date": "mdat", "date - modification": "mdat",
+    "mhda": "mhda", "mesh date": "mhda", "date - mesh": "mhda",
 }  # fmt: skip
 TAG_NAMES = {
     "all": "All Fields", "tw": "Text Word", "tiab": "Title/Abstract", "ti": "Title",
@@ -185,6 +198,7 @@ TAG_NAMES = {
     "au": "Author", "ta": "Journal", "pt": "Publication Type", "la": "Language", "pmid": "UID",
     "sb": "sb",
     "pdat": "Date - Publication", "edat": "Date - Entry", "mdat": "Date - Modification",
+    "mhda": "Date - MeSH",
 }  # fmt: skip
 FIELDS = {
     "all": ("ti", "ab", "kw", "mh", "au", "jour"),
@@ -199,7 +213,7 @@ FIELDS = {
     "pt": ("pt",),
     "la": ("la",),
 }
-DATE_KINDS = ("pdat", "edat", "mdat")
+DATE_KINDS = ("pdat", "edat", "mdat", "mhda")
 FLOOR_DATE = date(1800, 1, 1)
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 
@@ -230,6 +244,7 @@ class _Record:
     edat: date | None
     pdates: tuple[date, ...]
     mdat: date | None
+    mhda: date | None  # the MeSH date: when headings were added; the Entrez date until then
     text: dict[str, str]  # field -> " w w w \n w w " (one line per value)
     authors: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]  # (last, fore, initials)
     collectives: str
@@ -306,6 +321,38 @@ def _renumber(raw: bytes, old: str, new: str) -> bytes:
         1,
     )
     return head + tail
+
+
+def _set_date(raw: bytes, start: bytes, end: bytes, day: date) -> bytes:
+    """The record's bytes with the Year/Month/Day of the element between `start` and `end`."""
+    at = raw.find(start)
+    if at < 0:
+        return raw
+    stop = raw.find(end, at)
+    inner = raw[at + len(start) : stop]
+    for tag, value in ((b"Year", day.year), (b"Month", day.month), (b"Day", day.day)):
+        text = f"{value:02d}".encode()
+        inner = re.sub(
+            b"<" + tag + b">[^<]*</" + tag + b">",
+            b"<" + tag + b">" + text + b"</" + tag + b">",
+            inner,
+            count=1,
+        )
+    return raw[: at + len(start)] + inner + raw[stop:]
+
+
+def _without_headings(record: _Record) -> _Record:
+    """The record as it entered PubMed: no MeshHeadingList, In-Process, its MeSH date and
+    modification date its Entrez date."""
+    raw = re.sub(rb"\s*<MeshHeadingList>.*?</MeshHeadingList>", b"", record.raw, flags=re.S)
+    raw = raw.replace(b'Status="MEDLINE"', b'Status="In-Process"', 1)
+    if record.edat is not None:
+        raw = _set_date(raw, b"<DateRevised>", b"</DateRevised>", record.edat)
+        raw = _set_date(
+            raw, b'<PubMedPubDate PubStatus="medline">', b"</PubMedPubDate>", record.edat
+        )
+    text = {**record.text, "mh": "", "majr": ""}
+    return dataclasses.replace(record, raw=raw, text=text, mdat=record.edat, mhda=record.edat)
 
 
 @functools.lru_cache(maxsize=4)
@@ -447,11 +494,13 @@ def _parse_record(raw: bytes, parser: etree.XMLParser) -> _Record:
         languages += [code, LANGUAGES.get(code, "")]
 
     history = data.find("History") if data is not None else None
-    edat = None
+    edat = mhda = None
     if history is not None:
         edat = _date_of(history.find("PubMedPubDate[@PubStatus='entrez']")) or _date_of(
             history.find("PubMedPubDate[@PubStatus='pubmed']")
         )
+        # MEDLINE format's MHDA is the History date with PubStatus "medline".
+        mhda = _date_of(history.find("PubMedPubDate[@PubStatus='medline']"))
     if book:
         published = [_date_of(citation.find("Book/PubDate"))]
     else:
@@ -463,6 +512,7 @@ def _parse_record(raw: bytes, parser: etree.XMLParser) -> _Record:
         edat=edat,
         pdates=tuple(d for d in published if d),
         mdat=_date_of(citation.find("DateRevised")),
+        mhda=mhda or edat,
         text={
             "ti": _lines([title]),
             "ab": _lines(abstracts),
@@ -639,10 +689,16 @@ class _Search:
         records: list[_Record],
         default_tag: str | None,
         postings: Callable[[str], dict[str, set[str]]],
+        shift: timedelta = timedelta(0),
+        dated: dict[tuple[str, date, date], set[str]] | None = None,
     ) -> None:
         self.records = records
         self.default_tag = default_tag
         self.postings = postings  # field -> word -> PMIDs whose field has that word
+        self.shift = shift  # dates in the query are the client's: the corpus's plus this
+        # (kind, first, last) -> PMIDs dated within, for this snapshot: every poll's search
+        # names the same windows, and a scan of the daily file per date term is slow.
+        self.dated = dated if dated is not None else {}
         self._visible: dict[str, _Record] | None = None
         self.phrases_not_found: list[str] = []
         self.fields_not_found: list[str] = []
@@ -777,7 +833,12 @@ class _Search:
             return None, None, f"{term.text}[{name}]"
         low, high = window
         shown = f"{_slash(low)}:{_slash(high)}[{name}]"
-        return {r.pmid for r in self.records if _dated_within(r, kind, low, high)}, shown, shown
+        key = (kind, low - self.shift, high - self.shift)
+        found = self.dated.get(key)
+        if found is None:  # set operations below make new sets: the cached one is never changed
+            found = {r.pmid for r in self.records if _dated_within(r, kind, key[1], key[2])}
+            self.dated[key] = found
+        return found, shown, shown
 
 
 def _matcher(words: list[str]) -> Any:
@@ -815,6 +876,8 @@ def _dated_within(record: _Record, kind: str, low: date, high: date) -> bool:
         return record.edat is not None and low <= record.edat <= high
     if kind == "mdat":
         return record.mdat is not None and low <= record.mdat <= high
+    if kind == "mhda":
+        return record.mhda is not None and low <= record.mhda <= high
     return any(low <= d <= high for d in record.pdates)
 
 
@@ -910,7 +973,10 @@ class FakeEutils:
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (answered with a 500)
         self._lock = threading.Lock()
         self._records: dict[str, _Record] = {}
+        # The whole record of those whose MeSH headings are withheld (see withhold_headings).
+        self._indexed: dict[str, _Record] = {}
         self._ordered: list[_Record] | None = None
+        self._seen: Any = None  # the last _visible() answer and what it was for
         self._postings: dict[str, dict[str, set[str]]] = {}  # field -> word -> PMIDs
         self._faults: list[_Fault] = []
         self._windows: dict[str, deque[float]] = {}
@@ -1012,8 +1078,40 @@ class FakeEutils:
         if batch:
             with self._lock:
                 self._records.update(batch)
+                for pmid in batch:
+                    self._indexed.pop(pmid, None)
                 self._ordered = None
                 self._postings = {}
+
+    # --- records that change after they entered ------------------------------------------------
+
+    def withhold_headings(self, pmids: Iterable[str | int]) -> None:
+        """These records entered PubMed without their MeSH headings, as most do (98% of the new
+        records of a daily update file have none): [mh], [majr] and the untagged or [tw] search
+        of a heading do not find them, efetch serves them without a MeshHeadingList (status
+        In-Process), and their MeSH date and modification date are their Entrez date.
+        `add_headings` indexes them later; their Entrez date never moves."""
+        with self._lock:
+            for pmid in map(str, pmids):
+                full = self._indexed.setdefault(pmid, self._records[pmid])
+                self._records[pmid] = _without_headings(full)
+            self._ordered = None
+
+    def add_headings(self, pmids: Iterable[str | int], on: date | None = None) -> None:
+        """The MeSH headings of these withheld records arrive `on` (default: `today`; a date as
+        the client sees it, like `visible_until`): from now on esearch finds them by their
+        headings and by `on` as their MeSH date [mhda] and modification date [mdat], and efetch
+        serves the whole record with DateRevised and its "medline" History date set to `on`."""
+        day = (on or self.today) - self.date_shift
+        with self._lock:
+            for pmid in map(str, pmids):
+                full = self._indexed[pmid]
+                raw = _set_date(full.raw, b"<DateRevised>", b"</DateRevised>", day)
+                raw = _set_date(
+                    raw, b'<PubMedPubDate PubStatus="medline">', b"</PubMedPubDate>", day
+                )
+                self._records[pmid] = dataclasses.replace(full, raw=raw, mdat=day, mhda=day)
+            self._ordered = None
 
     @property
     def pmids(self) -> list[str]:
@@ -1035,15 +1133,19 @@ class FakeEutils:
         with self._lock:
             if self._ordered is None:
                 self._ordered = sorted(self._records.values(), key=lambda r: r.order, reverse=True)
+                self._seen = None
             return self._ordered
 
     def _field_postings(self, field: str) -> dict[str, set[str]]:
-        """field -> word -> PMIDs of every loaded record, built on first use after a load."""
+        """field -> word -> PMIDs of every loaded record, built on first use after a load.
+
+        A record whose headings are withheld is indexed with them: the index only narrows the
+        candidates, each is then tested against the version PubMed serves now."""
         with self._lock:
             index = self._postings.get(field)
             if index is None:
                 index = {}
-                for record in self._records.values():
+                for record in [*self._records.values(), *self._indexed.values()]:
                     for word in set(record.text[field].split()):
                         index.setdefault(word, set()).add(record.pmid)
                 self._postings[field] = index
@@ -1078,17 +1180,26 @@ class FakeEutils:
         """visible_until in corpus dates."""
         return None if self.visible_until is None else self.visible_until - self.date_shift
 
-    def _visible(self) -> list[_Record]:
+    def _visible(self) -> tuple[list[_Record], dict[tuple[str, date, date], set[str]]]:
+        """The records esearch sees now, and the cache of their date-term sets: both kept
+        until the records, `visible_until` or `hidden` change."""
         until = self._until()
         records = self._snapshot()
-        hidden = set(self.hidden)
-        if until is None and not hidden:
-            return records
-        return [
-            r
-            for r in records
-            if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
-        ]
+        hidden = frozenset(self.hidden)
+        with self._lock:
+            if self._seen is not None and self._seen[0] == (until, hidden, id(records)):
+                return self._seen[1], self._seen[2]
+        visible = records
+        if until is not None or hidden:
+            visible = [
+                r
+                for r in records
+                if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
+            ]
+        dated: dict[tuple[str, date, date], set[str]] = {}
+        with self._lock:
+            self._seen = ((until, hidden, id(records)), visible, dated)
+        return visible, dated
 
     # --- faults and the record of requests --------------------------------------------------
 
@@ -1110,7 +1221,8 @@ class FakeEutils:
           "error": 200 with <eSearchResult>/<eFetchResult><ERROR>options["message"]</ERROR>.
           "html": 200 text/html maintenance page (options["body"] to replace it).
 
-        Any fault takes options["term"]: then it only hits esearch requests for that term.
+        Any fault takes options["term"]: then it only hits esearch requests for that term,
+        alone or in parentheses before date limits, as a poll asks: `(TERM) AND (...)`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -1137,8 +1249,8 @@ class FakeEutils:
     def _take_fault(self, endpoint: str, params: dict[str, str]) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                term = fault.options.get("term")
-                if term is not None and params.get("term") != term:
+                term, asked = fault.options.get("term"), params.get("term") or ""
+                if term is not None and asked != term and not asked.startswith(f"({term}) AND "):
                     continue
                 if fault.endpoint in ("*", endpoint):
                     fault.left -= 1
@@ -1370,8 +1482,10 @@ class FakeEutils:
         window = self._window(p)
         if isinstance(window, str):
             return 200, _esearch_error(window)
-        records = self._visible()
-        search = _Search(records, p.get("field") or None, self._field_postings)
+        records, dated = self._visible()
+        search = _Search(
+            records, p.get("field") or None, self._field_postings, self.date_shift, dated
+        )
         found, translation, full = search.sequence(_parse(term))
         if found is None:
             found, translation = set(), f"({full})"
