@@ -17,12 +17,14 @@ What it mimics
   and X-RateLimit-Limit / X-RateLimit-Remaining (also sent on normal answers). A 429 does not
   count toward the window. Bodies are gzip-encoded when the client accepts it (like NCBI).
 * esearch: `db`, `term`, `field`, `retmax` (default 20, capped at 9,999), `retstart` (at most
-  9,998), `datetype` (edat default, pdat, mdat, mhda), `mindate`/`maxdate` (YYYY, YYYY/MM, YYYY/MM/DD,
-  inclusive; maxdate defaults to `today`), `reldate`. Results: visible records sorted by Entrez
-  date, newest first, then PMID descending. In-band `<ERROR>`s for a wrong db, an empty term
-  and retstart > 9998, with NCBI's wording.
+  9,998), `datetype` (edat default, pdat, mdat, mhda), `mindate`/`maxdate` (YYYY, YYYY/MM,
+  YYYY/MM/DD, inclusive; maxdate defaults to `today`), `reldate`. Results: visible records
+  sorted by Entrez date, newest first, then PMID descending (so `retmax=1` gives the record
+  entered last, as PubMed's "most recent" order does). In-band `<ERROR>`s for a wrong db, an
+  empty term and retstart > 9998, with NCBI's wording.
 * efetch: `db`, `id` (comma-separated); the raw bytes of each known visible record, in the order
-  asked, in NCBI's PubmedArticleSet envelope; unknown ids are left out. No `id` gives NCBI's
+  asked, in NCBI's PubmedArticleSet envelope (their Entrez, MeSH and revised dates moved by
+  `shift_dates`); unknown ids are left out. No `id` gives NCBI's
   "Empty id list - nothing todo"; an `id` with no well-formed id gives its HTTP 400.
 
 The query language
@@ -339,6 +341,31 @@ def _set_date(raw: bytes, start: bytes, end: bytes, day: date) -> bytes:
             count=1,
         )
     return raw[: at + len(start)] + inner + raw[stop:]
+
+
+_PROCESSING_DATE = re.compile(
+    rb'(<PubMedPubDate PubStatus="(?:entrez|pubmed|medline)">|<DateRevised>)\s*'
+    rb"<Year>(\d+)</Year>\s*<Month>(\d+)</Month>\s*<Day>(\d+)</Day>"
+)
+
+
+def _shifted(raw: bytes, shift: timedelta) -> bytes:
+    """The record's bytes with the dates PubMed gives it (Entrez, MeSH, revised) moved by
+    `shift`, so that a corpus served as this week's says so in efetch too."""
+
+    def move(found: re.Match[bytes]) -> bytes:
+        day = _safe_date(int(found.group(2)), int(found.group(3)), int(found.group(4)))
+        if day is None:
+            return found.group(0)
+        day += shift
+        return b"%s<Year>%d</Year><Month>%02d</Month><Day>%02d</Day>" % (
+            found.group(1),
+            day.year,
+            day.month,
+            day.day,
+        )
+
+    return _PROCESSING_DATE.sub(move, raw)
 
 
 def _without_headings(record: _Record) -> _Record:
@@ -1172,7 +1199,8 @@ class FakeEutils:
             self._field_postings(field)
 
     def shift_dates(self, corpus_day: date, appears_as: date) -> None:
-        """Serve the corpus as if `corpus_day` were `appears_as` (for date windows and today)."""
+        """Serve the corpus as if `corpus_day` were `appears_as`: date windows, today, and the
+        Entrez, MeSH and revised dates of the records efetch serves."""
         self.date_shift = appears_as - corpus_day
         self.today = appears_as
 
@@ -1571,8 +1599,9 @@ class FakeEutils:
         with self._lock:
             found = [self._records.get(i) for i in dict.fromkeys(ids)]
         hidden = set(self.hidden)
+        shift = self.date_shift
         raws = [
-            r.raw
+            _shifted(r.raw, shift) if shift else r.raw
             for r in found
             if r is not None
             and r.pmid not in hidden
