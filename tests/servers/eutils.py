@@ -251,10 +251,12 @@ class _Record:
     authors: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]  # (last, fore, initials)
     collectives: str
     has_abstract: bool
+    # esearch's order: Entrez date, then PMID (computed once: sorting a big result by it is
+    # much of a search's time).
+    order: tuple[int, int] = dataclasses.field(init=False)
 
-    @property
-    def order(self) -> tuple[int, int]:
-        return (self.edat.toordinal() if self.edat else 0, int(self.pmid))
+    def __post_init__(self) -> None:
+        self.order = (self.edat.toordinal() if self.edat else 0, int(self.pmid))
 
 
 @dataclass
@@ -718,6 +720,7 @@ class _Search:
         postings: Callable[[str], dict[str, set[str]]],
         shift: timedelta = timedelta(0),
         dated: dict[tuple[str, date, date], set[str]] | None = None,
+        visible: dict[str, _Record] | None = None,
     ) -> None:
         self.records = records
         self.default_tag = default_tag
@@ -726,7 +729,7 @@ class _Search:
         # (kind, first, last) -> PMIDs dated within, for this snapshot: every poll's search
         # names the same windows, and a scan of the daily file per date term is slow.
         self.dated = dated if dated is not None else {}
-        self._visible: dict[str, _Record] | None = None
+        self._visible: dict[str, _Record] | None = visible
         self.phrases_not_found: list[str] = []
         self.fields_not_found: list[str] = []
         self.phrases_ignored: list[str] = []
@@ -734,6 +737,19 @@ class _Search:
 
     # Each evaluation gives (pmids or None when dropped, translation, translation incl. dropped).
     def sequence(self, items: list[_Item]) -> tuple[set[str] | None, str | None, str]:
+        # A group of date terms only, `(W[edat] OR W[mhda] OR W[mdat])`, is the same in every
+        # poll's search: its union of thousands of PMIDs is made once per snapshot.
+        key = None
+        if all(isinstance(n, _Term) and _tag_kind(n.tag)[0] in DATE_KINDS for _, n in items):
+            key = ("group", *((op, n.text, n.tag) for op, n in items))
+            if key in self.dated:
+                return self.dated[key]  # type: ignore[return-value]
+        answer = self._sequence(items)
+        if key is not None:
+            self.dated[key] = answer  # type: ignore[assignment]
+        return answer
+
+    def _sequence(self, items: list[_Item]) -> tuple[set[str] | None, str | None, str]:
         result: set[str] | None = None
         text: str | None = None
         full = ""
@@ -807,7 +823,13 @@ class _Search:
         if not words:
             return None, None, shown  # only punctuation: nothing to search
         if kind == "au":
-            got = {r.pmid for r in self.records if _author_matches(r, words)}
+            # Every author line and collective name is in the "au" text: its word index narrows
+            # the records to those with the first word before the exact test.
+            pool = self.records
+            if not words[0].endswith("*"):
+                visible = self.visible
+                pool = [visible[p] for p in self.postings("au").get(words[0], ()) if p in visible]
+            got = {r.pmid for r in pool if _author_matches(r, words)}
         else:
             fields = FIELDS[kind]
             matches = _matcher(words)
@@ -958,6 +980,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK of the headers, 40 ms a request on Linux.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, add=True)
 
     def finish(self) -> None:
@@ -1193,6 +1218,13 @@ class FakeEutils:
         )
         return [e.text or "" for e in etree.fromstring(body).iterfind("IdList/Id")]
 
+    def answer(self, **params: str) -> tuple[int, list[str]]:
+        """The Count and ids esearch answers to `params` (db=pubmed, retmax 9,999 unless
+        given), not recorded as a request: for benchmarks that measure results, not HTTP."""
+        _, body = self._esearch({"db": "pubmed", "retmax": str(ESEARCH_CAP), **params})
+        root = etree.fromstring(body)
+        return int(root.findtext("Count") or 0), [e.text or "" for e in root.iterfind("IdList/Id")]
+
     def build_index(self) -> None:
         """Index every field's words now, so that no timed search pays for it (benchmarks)."""
         for field in {f for fields in FIELDS.values() for f in fields}:
@@ -1208,15 +1240,23 @@ class FakeEutils:
         """visible_until in corpus dates."""
         return None if self.visible_until is None else self.visible_until - self.date_shift
 
-    def _visible(self) -> tuple[list[_Record], dict[tuple[str, date, date], set[str]]]:
-        """The records esearch sees now, and the cache of their date-term sets: both kept
-        until the records, `visible_until` or `hidden` change."""
+    def _visible(
+        self,
+    ) -> tuple[list[_Record], dict[str, _Record], dict[tuple[str, date, date], set[str]]]:
+        """The records esearch sees now, by PMID too, and the cache of their date-term sets:
+        kept until the records, `visible_until` or `hidden` change (rebuilding them for each
+        search of the daily file cost more than the search)."""
         until = self._until()
         records = self._snapshot()
         hidden = frozenset(self.hidden)
         with self._lock:
-            if self._seen is not None and self._seen[0] == (until, hidden, id(records)):
-                return self._seen[1], self._seen[2]
+            if self._seen is not None and self._seen[0] == (
+                until,
+                hidden,
+                id(records),
+                self.date_shift,
+            ):
+                return self._seen[1], self._seen[2], self._seen[3]
         visible = records
         if until is not None or hidden:
             visible = [
@@ -1224,10 +1264,11 @@ class FakeEutils:
                 for r in records
                 if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
             ]
+        by_pmid = {r.pmid: r for r in visible}
         dated: dict[tuple[str, date, date], set[str]] = {}
         with self._lock:
-            self._seen = ((until, hidden, id(records)), visible, dated)
-        return visible, dated
+            self._seen = ((until, hidden, id(records), self.date_shift), visible, by_pmid, dated)
+        return visible, by_pmid, dated
 
     # --- faults and the record of requests --------------------------------------------------
 
@@ -1510,9 +1551,9 @@ class FakeEutils:
         window = self._window(p)
         if isinstance(window, str):
             return 200, _esearch_error(window)
-        records, dated = self._visible()
+        records, by_pmid, dated = self._visible()
         search = _Search(
-            records, p.get("field") or None, self._field_postings, self.date_shift, dated
+            records, p.get("field") or None, self._field_postings, self.date_shift, dated, by_pmid
         )
         found, translation, full = search.sequence(_parse(term))
         if found is None:
@@ -1520,7 +1561,11 @@ class FakeEutils:
         visible = search.visible
         if window is not None:
             kind, low, high = window
-            found = {p for p in found if _dated_within(visible[p], kind, low, high)}
+            within = dated.get((kind, low, high))
+            if within is None:
+                within = {r.pmid for r in records if _dated_within(r, kind, low, high)}
+                dated[(kind, low, high)] = within
+            found = found & within
             translation = f"{translation} AND {_slash(low)}:{_slash(high)}[{TAG_NAMES[kind]}]"
         # The snapshot's order (newest Entrez date first, then PMID), without walking it all.
         ids = sorted(found, key=lambda pmid: visible[pmid].order, reverse=True)
