@@ -159,12 +159,16 @@ class Poller:
 
 def baseline_tree(commit: str, into: Path) -> Path:
     """bot/ and storage/ as they were at `commit`, from git."""
-    archive = subprocess.run(
+    found = subprocess.run(
         ["git", "archive", "--format=tar", commit, "bot", "storage"],
         cwd=ROOT,
-        check=True,
+        check=False,
         capture_output=True,
-    ).stdout
+    )
+    if found.returncode:
+        problem = found.stderr.decode(errors="replace").strip()
+        sys.exit(f"bench: cannot take today's poller from git commit {commit[:7]}: {problem}")
+    archive = found.stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return into
