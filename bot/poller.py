@@ -519,9 +519,13 @@ def _search_window(
     )
 
 
+_DATE_TAGS = frozenset({"edat", "mhda", "mdat", "lr", "crdt", "pdat", "dp", "dcom", "cdat"})
+
+
 def _only_dates(translation: str) -> bool:
-    """Whether PubMed's translation of a search holds date terms only ([Date - Entry] ...)."""
-    return all(tag.lower().startswith("date") for tag in re.findall(r"\[([^\]]*)\]", translation))
+    """Whether PubMed's translation of a search holds date terms only: [Date - Entry], [EDAT]."""
+    tags = (tag.strip().lower() for tag in re.findall(r"\[([^\]]*)\]", translation))
+    return all(tag.startswith("date") or tag in _DATE_TAGS for tag in tags)
 
 
 def _halves(window: Window) -> tuple[Window, Window]:

@@ -155,7 +155,18 @@ def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
     subscribe(store, "x", "cancer")  # the most subscribed query is searched first
     for query in queries:
         subscribe(store, "a", query)
-    run_poll(store, fake, settings, date(2021, 6, 7))
+    # The last query's answer is held back until a first efetch has come.
+    answer = threading.Event()
+    fake.inject("slow", endpoint="esearch", term="obesity", seconds=60, until=answer)
+    poll = threading.Thread(target=run_poll, args=(store, fake, settings, date(2021, 6, 7)))
+    poll.start()
+    try:
+        # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
+        early = wait_until(lambda: any(r.endpoint == "efetch" for r in fake.requests))
+    finally:
+        answer.set()
+        poll.join(timeout=60)
+    assert early
     seen = list(fake.requests)  # the poll's requests only
     assert len(searches(fake)) == len(queries)
 
@@ -169,9 +180,6 @@ def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
     assert sorted(fetched) == sorted(wanted)  # each new paper exactly once
     assert len(efetches) == -(-len(wanted) // 200)
     assert sum(1 for batch in batches if len(batch) != 200) == (1 if len(wanted) % 200 else 0)
-    # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
-    last_search = max(i for i, r in enumerate(seen) if r.endpoint == "esearch")
-    assert seen.index(efetches[0]) < last_search
 
 
 def test_a_slow_search_does_not_hold_back_the_other_queries_papers(
