@@ -30,7 +30,7 @@ from bot.plain import render
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import ESEARCH_CAP, EutilsClient
 from bot.pubmed.parse import iter_records
-from storage import DatabaseUnusable
+from storage import BackupError, DatabaseUnusable
 
 if TYPE_CHECKING:
     from storage import Store
@@ -359,7 +359,7 @@ def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
 
 
 def _backup(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
-    from storage.admin import BackupError, backup
+    from storage.admin import backup
 
     settings = _settings(env)
     target = Path(args.file)

@@ -26,7 +26,7 @@ from bot.models import Chat
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
 from bot.summary import Summarize, summarize
-from storage import Store
+from storage import DuplicateSubscription, Store, SubscriptionLimit
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,9 @@ def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     titles = [p.title for p in ctx.client.efetch(preview.pmids)] if preview.pmids else []
     try:
         sub = ctx.store.chats.add_subscription(chat.id, query, normalized, MAX_SUBSCRIPTIONS)
-    except LookupError as exc:  # the same query arrived twice at once
-        return Reply(t(lang, "subscribe.duplicate", number=exc.args[0].number), ok=False)
-    except OverflowError:
+    except DuplicateSubscription as exc:  # the same query arrived twice at once
+        return Reply(t(lang, "subscribe.duplicate", number=exc.existing.number), ok=False)
+    except SubscriptionLimit:
         return Reply(t(lang, "subscribe.limit", limit=MAX_SUBSCRIPTIONS), ok=False)
     lines = [t(lang, "subscribe.done", number=sub.number, query=query)]
     lines.append(t(lang, "subscribe.count", count=f"{preview.count:,}", days=days))

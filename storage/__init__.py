@@ -20,6 +20,14 @@ from sqlite_utils import Database
 
 from storage.admin import Admin
 from storage.chats import Chats
+from storage.errors import (
+    BackupError,
+    DatabaseUnusable,
+    DuplicateSubscription,
+    NoSuchChat,
+    StorageError,
+    SubscriptionLimit,
+)
 from storage.feedback import Feedback
 from storage.migrations import migrations
 from storage.outbox import Outbox
@@ -29,12 +37,16 @@ from storage.retention import Retention
 from storage.rows import now_text
 from storage.summaries import Summaries
 
-__all__ = ["DatabaseUnusable", "Store", "now_text"]
-
-
-class DatabaseUnusable(Exception):
-    """The database cannot be opened for work: not SQLite, damaged, read-only, full, or made by
-    a newer Paper Surfer. The message is one line for the user."""
+__all__ = [
+    "BackupError",
+    "DatabaseUnusable",
+    "DuplicateSubscription",
+    "NoSuchChat",
+    "StorageError",
+    "Store",
+    "SubscriptionLimit",
+    "now_text",
+]
 
 
 class Store:

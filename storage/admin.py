@@ -8,16 +8,13 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storage.errors import BackupError
 from storage.rows import one, rows
 
 if TYPE_CHECKING:
     from storage import Store
 
 DELIVERY_STATES = ("pending", "sent", "failed", "cancelled")
-
-
-class BackupError(Exception):
-    """A backup that could not be made; nothing was left behind at the target."""
 
 
 class Admin:

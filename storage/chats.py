@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Chat, Subscription
+from storage.errors import DuplicateSubscription, NoSuchChat, SubscriptionLimit
 from storage.rows import now_text, one, rows
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Chats:
     def get(self, chat: int) -> Chat:
         row = one(self._store.db.execute("SELECT * FROM chats WHERE id = ?", [chat]))
         if row is None:
-            raise KeyError(chat)
+            raise NoSuchChat(chat)
         return _chat(row)
 
     def all(self, *, active_only: bool = True) -> list[Chat]:
@@ -130,8 +131,8 @@ class Chats:
     def add_subscription(self, chat: int, query: str, normalized: str, limit: int) -> Subscription:
         """Store a new subscription, numbered after the chat's highest number so far.
 
-        Raises `LookupError` with the existing subscription when the chat already has the query,
-        and `OverflowError` when the chat is at `limit` subscriptions; both checks run in the
+        Raises `DuplicateSubscription` when the chat already has the query, and
+        `SubscriptionLimit` when the chat is at `limit` subscriptions; both checks run in the
         same transaction as the insert, so two concurrent commands cannot slip past them.
         """
         with self._store.transaction() as db:
@@ -143,12 +144,12 @@ class Chats:
                 )
             )
             if existing:
-                raise LookupError(_subscription(existing))
+                raise DuplicateSubscription(_subscription(existing))
             count = db.execute(
                 "SELECT COUNT(*) FROM subscriptions WHERE chat = ? AND status != 'removed'", [chat]
             ).fetchone()[0]
             if count >= limit:
-                raise OverflowError(count)
+                raise SubscriptionLimit(count, limit)
             number = (
                 db.execute(
                     "SELECT COALESCE(MAX(number), 0) FROM subscriptions WHERE chat = ?", [chat]

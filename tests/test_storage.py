@@ -12,7 +12,7 @@ from fixtures import fixture
 
 from bot.models import MatchReason, Paper, Score, Subscription
 from bot.pubmed.parse import iter_records
-from storage import Store
+from storage import DuplicateSubscription, Store, SubscriptionLimit
 
 DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
@@ -93,12 +93,13 @@ def test_duplicate_and_limit_are_refused_inside_the_transaction(store: Store) ->
     """The same normalised query twice, or one past the limit, raises and stores nothing."""
     chat = store.chats.get_or_create("local", "", "local", DEFAULTS)
     first = store.chats.add_subscription(chat.id, "Cancer", "cancer", 2)
-    with pytest.raises(LookupError) as duplicate:
+    with pytest.raises(DuplicateSubscription) as duplicate:
         store.chats.add_subscription(chat.id, "CANCER", "cancer", 2)
-    assert duplicate.value.args[0] == first
+    assert duplicate.value.existing == first
     store.chats.add_subscription(chat.id, "b", "b", 2)
-    with pytest.raises(OverflowError):
+    with pytest.raises(SubscriptionLimit) as full:
         store.chats.add_subscription(chat.id, "c", "c", 2)
+    assert (full.value.count, full.value.limit) == (2, 2)
     assert len(store.chats.subscriptions(chat.id)) == 2
 
 
