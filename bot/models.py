@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -234,3 +235,55 @@ class Delivery:
     score: float
     created_at: str
     poll_run: int | None = None
+
+
+# --- poll runs and query cursors (stored by storage/polls.py) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueryState:
+    """Where the polls are with one (normalised) query, shared by every chat that follows it."""
+
+    normalized: str
+    cursor: str = ""  # the last Entrez day searched through, YYYY-MM-DD; "" before any search
+    idle: bool = False  # nobody polled it lately: a comeback does not reach back that far
+    last_success_at: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    success_run: int = 0  # the last poll that searched it without an error
+    skipped_run: int = 0  # the last poll that skipped its search (PubMed had not changed)
+
+
+@dataclass(frozen=True, slots=True)
+class PollRun:
+    """One poll and its figures."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None = None  # None while it runs, or when it never finished
+    queries: int = 0
+    failed_queries: int = 0
+    requests: int = 0
+    new_papers: int = 0
+    matches: int = 0
+    deliveries: int = 0
+    probe: str = ""  # PubMed's answer to "what was entered or modified lately?"
+    full: bool = True  # it searched every query
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll did for one subscription, with its run's times and what went out."""
+
+    poll_run: int
+    subscription: int
+    chat: int
+    window: str  # the Entrez dates searched, YYYY/MM/DD-YYYY/MM/DD
+    started_at: datetime
+    finished_at: datetime | None
+    found: int = 0
+    new_matches: int = 0
+    new_deliveries: int = 0
+    sent: int = 0
+    error: str = ""

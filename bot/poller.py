@@ -115,7 +115,7 @@ def poll_cycle(
     by_query: dict[str, list[Subscription]] = {}
     for sub in store.chats.active_subscriptions():
         by_query.setdefault(sub.normalized, []).append(sub)
-    store.papers.mark_idle_queries(by_query)
+    store.polls.mark_idle_queries(by_query)
     report.queries = len(by_query)
     end = today()
     first = store.polls.first_look_backs()
@@ -204,20 +204,20 @@ def _unchanged(
         return set()
     since = store.polls.unchanged_since(report.run, report.probe)
     last_full = store.polls.last_full_at(report.run)
-    if since is None or not last_full:
+    if since is None or last_full is None:
         return set()
-    if started - datetime.fromisoformat(last_full) >= timedelta(hours=settings.full_poll_hours):
+    if started - last_full >= timedelta(hours=settings.full_poll_hours):
         return set()
-    states = {state["normalized"]: state for state in store.papers.query_states()}
+    states = {state.normalized: state for state in store.polls.query_states()}
     unchanged = set()
     for normalized, subs in by_query.items():
         state = states.get(normalized)
         if (
             state is not None
-            and not state["idle"]
-            and state["cursor"] == today.isoformat()
-            and not state["last_error"]
-            and state["success_run"] >= since
+            and not state.idle
+            and state.cursor == today.isoformat()
+            and not state.last_error
+            and state.success_run >= since
             and not any(sub.id in first for sub in subs)
         ):
             unchanged.add(normalized)
@@ -247,11 +247,11 @@ def _window(
     earliest = today - timedelta(days=backfill_days)
     # A new subscription looks back BACKFILL_DAYS from its first poll, however many failed since.
     starts = [Window.parse(w).start if w else earliest for w in first_tries]
-    state = store.papers.query_state(normalized)
-    if state is not None and state["cursor"]:
-        starts.append(date.fromisoformat(state["cursor"]) - timedelta(days=1))
+    state = store.polls.query_state(normalized)
+    if state is not None and state.cursor:
+        starts.append(date.fromisoformat(state.cursor) - timedelta(days=1))
     start = min(starts, default=earliest)
-    if state is not None and state["idle"]:
+    if state is not None and state.idle:
         start = max(start, earliest)  # nobody polled it for a while: do not flood a resumed chat
     return Window(min(start, today), today)
 
@@ -364,8 +364,8 @@ class _Cycle:
         """Stored papers this query, searched before, finds for the first time: PubMed changed
         them since (added MeSH headings, corrected the text), so the stored record is stale and
         is fetched again. A new query's first look takes the stored records as they are."""
-        state = self.store.papers.query_state(normalized)
-        if not known or state is None or not state["cursor"]:
+        state = self.store.polls.query_state(normalized)
+        if not known or state is None or not state.cursor:
             return set()
         ids = [sub.id for sub in self.by_query[normalized]]
         seen = {pmid for _, pmid in self.store.polls.matched(ids, known)}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.models import Chat, Subscription
+from bot.models import Chat, PollResult, Subscription
 from storage import Store
 
 
@@ -31,7 +31,7 @@ def chat_status(store: Store, settings: Settings, chat: Chat) -> str:
     return "\n".join(lines)
 
 
-def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | None) -> list[str]:
+def _subscription_lines(lang: str, sub: Subscription, result: PollResult | None) -> list[str]:
     if result is None:
         return [t(lang, "status.not_polled", number=sub.number, query=sub.query)]
     lines = [
@@ -40,19 +40,19 @@ def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | N
             "status.item",
             number=sub.number,
             query=sub.query,
-            when=_when(result["started_at"]),
-            found=result["found"],
-            new=result["new_matches"],
-            sent=result["sent"],
+            when=_when(result.started_at),
+            found=result.found,
+            new=result.new_matches,
+            sent=result.sent,
         )
     ]
-    if result["error"]:
-        lines.append(t(lang, "status.why_error", error=result["error"]))
-    elif result["new_deliveries"] == 0:
-        if result["found"] == 0:
-            lines.append(t(lang, "status.why_empty", window=result["window"]))
-        elif result["new_matches"] == 0:
-            lines.append(t(lang, "status.why_seen", found=result["found"]))
+    if result.error:
+        lines.append(t(lang, "status.why_error", error=result.error))
+    elif result.new_deliveries == 0:
+        if result.found == 0:
+            lines.append(t(lang, "status.why_empty", window=result.window))
+        elif result.new_matches == 0:
+            lines.append(t(lang, "status.why_seen", found=result.found))
         else:
             lines.append(t(lang, "status.why_delivered"))
     if sub.status == "paused":
@@ -61,17 +61,17 @@ def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | N
 
 
 def _skipped_line(
-    store: Store, lang: str, sub: Subscription, result: dict[str, Any] | None
+    store: Store, lang: str, sub: Subscription, result: PollResult | None
 ) -> list[str]:
     """A poll after the result shown skipped the search: PubMed had nothing new or changed."""
-    state = store.papers.query_state(sub.normalized)
-    if result is None or state is None or state["skipped_run"] <= result["poll_run"]:
+    state = store.polls.query_state(sub.normalized)
+    if result is None or state is None or state.skipped_run <= result.poll_run:
         return []
-    run = store.polls.run(state["skipped_run"])
+    run = store.polls.run(state.skipped_run)
     if run is None:
         return []
-    return [t(lang, "status.skipped", when=_when(run["started_at"]))]
+    return [t(lang, "status.skipped", when=_when(run.started_at))]
 
 
-def _when(stamp: str) -> str:
-    return stamp[:16].replace("T", " ") + " UTC"
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") + " UTC"  # stored in UTC

@@ -2,9 +2,11 @@
 
 `Store` opens one connection per thread on the same file (WAL mode lets readers and one writer
 work at once), applies the migrations at start, and groups its queries by what they are about:
-`store.chats` (chats and subscriptions), `store.papers` (papers and query cursors),
-`store.outbox` (deliveries), `store.polls` (poll runs and what they did), `store.feedback`
-(button presses), `store.retention` (pruning old papers), `store.admin` (the operator's view).
+`store.chats` (chats and subscriptions), `store.papers` (papers), `store.outbox` (deliveries),
+`store.polls` (poll runs, what they did, and the query cursors that move with them),
+`store.feedback` (button presses), `store.retention` (pruning old papers), `store.admin` (the
+operator's view). It returns the dataclasses of `bot.models` (the only module it imports), takes
+and returns aware `datetime`s, and raises the errors of `storage.errors`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Papers, kept once by PMID with their whole record, and the poll cursor of each query."""
+"""Papers, kept once by PMID with their whole record."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.models import Paper
-from storage.rows import CHUNK, now_text, one, placeholders, rows
+from storage.rows import CHUNK, now_text, placeholders
 
 if TYPE_CHECKING:
     from storage import Store
@@ -79,27 +79,3 @@ class Papers:
 
     def count(self) -> int:
         return int(self._store.db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
-
-    # --- query cursors -------------------------------------------------------------------------
-
-    def query_state(self, normalized: str) -> dict[str, Any] | None:
-        return one(
-            self._store.db.execute("SELECT * FROM query_state WHERE normalized = ?", [normalized])
-        )
-
-    def mark_idle_queries(self, polled: Iterable[str]) -> None:
-        """Queries nobody polls any more are idle: when they come back, they do not reach back
-        across the whole idle time (a resumed subscription is not flooded with old papers)."""
-        active = list(polled)
-        with self._store.transaction() as db:
-            if active:
-                db.execute(
-                    "UPDATE query_state SET idle = 1 WHERE idle = 0 AND normalized NOT IN"
-                    f" ({placeholders(len(active))})",
-                    active,
-                )
-            else:
-                db.execute("UPDATE query_state SET idle = 1 WHERE idle = 0")
-
-    def query_states(self) -> list[dict[str, Any]]:
-        return rows(self._store.db.execute("SELECT * FROM query_state ORDER BY normalized"))

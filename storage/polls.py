@@ -1,4 +1,5 @@
-"""Poll runs: what each poll did, committed query by query, and read back for `status`."""
+"""Poll runs: what each poll did, committed query by query, and read back for `status`; and
+each query's cursor, which only this module reads and writes (it moves with the matches)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Score, Subscription
-from storage.rows import now_text, placeholders, rows
+from bot.models import PollResult, PollRun, QueryState, Score, Subscription
+from storage.rows import moment, now_text, one, placeholders, rows
 
 if TYPE_CHECKING:
     from storage import Store
@@ -51,13 +52,13 @@ class Polls:
         ).fetchone()[0]
         return int(first) if first is not None else None
 
-    def last_full_at(self, run: int) -> str:
-        """When the last poll before `run` that searched every query started ('' if none)."""
+    def last_full_at(self, run: int) -> datetime | None:
+        """When the last poll before `run` that searched every query started (None if none)."""
         found = self._store.db.execute(
             "SELECT MAX(started_at) FROM poll_runs WHERE id < ? AND full = 1 AND finished_at != ''",
             [run],
         ).fetchone()[0]
-        return str(found or "")
+        return moment(found)
 
     def mark_skipped(self, run: int, queries: Collection[str]) -> None:
         """These queries were not searched in `run`: nothing had changed in PubMed since their
@@ -87,9 +88,35 @@ class Polls:
             found.update((int(row[0]), str(row[1])) for row in cursor)
         return found
 
-    def run(self, run: int) -> dict[str, Any] | None:
-        found = rows(self._store.db.execute("SELECT * FROM poll_runs WHERE id = ?", [run]))
-        return found[0] if found else None
+    def run(self, run: int) -> PollRun | None:
+        row = one(self._store.db.execute("SELECT * FROM poll_runs WHERE id = ?", [run]))
+        return _poll_run(row) if row else None
+
+    # --- query cursors -------------------------------------------------------------------------
+
+    def query_state(self, normalized: str) -> QueryState | None:
+        row = one(
+            self._store.db.execute("SELECT * FROM query_state WHERE normalized = ?", [normalized])
+        )
+        return _query_state(row) if row else None
+
+    def query_states(self) -> list[QueryState]:
+        cursor = self._store.db.execute("SELECT * FROM query_state ORDER BY normalized")
+        return [_query_state(row) for row in rows(cursor)]
+
+    def mark_idle_queries(self, polled: Iterable[str]) -> None:
+        """Queries nobody polls any more are idle: when they come back, they do not reach back
+        across the whole idle time (a resumed subscription is not flooded with old papers)."""
+        active = list(polled)
+        with self._store.transaction() as db:
+            if active:
+                db.execute(
+                    "UPDATE query_state SET idle = 1 WHERE idle = 0 AND normalized NOT IN"
+                    f" ({placeholders(len(active))})",
+                    active,
+                )
+            else:
+                db.execute("UPDATE query_state SET idle = 1 WHERE idle = 0")
 
     def first_look_backs(self) -> dict[int, str]:
         """Active subscriptions no poll has yet searched for without an error, each with the
@@ -290,7 +317,7 @@ class Polls:
                 [normalized, error, now],
             )
 
-    def latest_results(self, subscription_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def latest_results(self, subscription_ids: Sequence[int]) -> dict[int, PollResult]:
         """The most recent poll result of each subscription, with its run's time and sends."""
         if not subscription_ids:
             return {}
@@ -306,4 +333,54 @@ class Polls:
             "   WHERE subscription = r.subscription)",
             list(subscription_ids),
         )
-        return {row["subscription"]: row for row in rows(cursor)}
+        return {row["subscription"]: _poll_result(row) for row in rows(cursor)}
+
+
+def _query_state(row: dict[str, Any]) -> QueryState:
+    return QueryState(
+        normalized=row["normalized"],
+        cursor=row["cursor"],
+        idle=bool(row["idle"]),
+        last_success_at=moment(row["last_success_at"]),
+        last_error=row["last_error"],
+        last_error_at=moment(row["last_error_at"]),
+        success_run=row["success_run"],
+        skipped_run=row["skipped_run"],
+    )
+
+
+def _poll_run(row: dict[str, Any]) -> PollRun:
+    started = moment(row["started_at"])
+    assert started is not None
+    return PollRun(
+        id=row["id"],
+        started_at=started,
+        finished_at=moment(row["finished_at"]),
+        queries=row["queries"],
+        failed_queries=row["failed_queries"],
+        requests=row["requests"],
+        new_papers=row["new_papers"],
+        matches=row["matches"],
+        deliveries=row["deliveries"],
+        probe=row["probe"],
+        full=bool(row["full"]),
+        skipped=row["skipped"],
+    )
+
+
+def _poll_result(row: dict[str, Any]) -> PollResult:
+    started = moment(row["started_at"])
+    assert started is not None
+    return PollResult(
+        poll_run=row["poll_run"],
+        subscription=row["subscription"],
+        chat=row["chat"],
+        window=row["window"],
+        started_at=started,
+        finished_at=moment(row["finished_at"]),
+        found=row["found"],
+        new_matches=row["new_matches"],
+        new_deliveries=row["new_deliveries"],
+        sent=row["sent"],
+        error=row["error"],
+    )

@@ -89,11 +89,11 @@ def test_random_pubmed_faults_over_many_polls_lose_nothing(
         for _ in range(chance.randint(1, 4)):
             kind, options = chance.choice(PUBMED_FAULTS)
             server.inject(kind, endpoint=chance.choice(["esearch", "efetch"]), **options)
-        before = {s["normalized"]: s["cursor"] for s in store.papers.query_states()}
+        before = {s.normalized: s.cursor for s in store.polls.query_states()}
         client = dead if poll == 5 else good
         report = poll_cycle(store, client, settings, today=lambda d=day: d)
         failures += len(report.failures)
-        after = {s["normalized"]: s["cursor"] for s in store.papers.query_states()}
+        after = {s.normalized: s.cursor for s in store.polls.query_states()}
         for query, _ in report.failures:  # a failed query's cursor never moves
             assert after.get(query, "") == before.get(query, "")
         asyncio.run(deliver_pending(store, {"local": channel}, settings))

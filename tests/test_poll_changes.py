@@ -9,6 +9,7 @@ without them and get them days later, their Entrez date unchanged).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def test_a_poll_after_no_change_makes_one_request_and_status_says_so(
     first = poll(store, fake, settings, day)
     assert first.skipped == 0
     assert first.requests > 3
-    cursors = store.papers.query_states()
+    cursors = store.polls.query_states()
 
     fake.reset()
     second = poll(store, fake, settings, day, 13)
@@ -157,8 +158,8 @@ def test_a_poll_after_no_change_makes_one_request_and_status_says_so(
     assert fake.requests[0].params["retmax"] == "1"
     assert second.skipped == 2
     assert second.deliveries == 0
-    assert store.papers.query_states() == [
-        {**state, "skipped_run": second.run} for state in cursors
+    assert store.polls.query_states() == [
+        replace(state, skipped_run=second.run) for state in cursors
     ]
     english = chat_status(store, settings, store.chats.get(chat.id))
     assert "then polled 2021-06-07 13:00 UTC: nothing new, PubMed had no paper entered" in english

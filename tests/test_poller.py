@@ -251,7 +251,7 @@ def test_a_pubmed_failure_mid_poll_loses_nothing(fake: FakeEutils, store: Store)
     deliver(store, settings, channel)
     assert len(report.failures) == 3  # type: ignore[attr-defined]
     assert channel.sent == []
-    assert all(s["cursor"] == "" for s in store.papers.query_states())
+    assert all(s.cursor == "" for s in store.polls.query_states())
 
     fake.reset()  # PubMed is back
     healthy = run_poll(store, fake, settings, date(2021, 6, 7))
@@ -283,10 +283,10 @@ def test_one_failing_query_does_not_hold_back_the_others(fake: FakeEutils, store
     deliver(store, settings, channel)
     assert [q for q, _ in report.failures] == ["zebrafish"]  # type: ignore[attr-defined]
     assert set(channel.pmids("a")) == expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07")
-    state = store.papers.query_state("zebrafish")
+    state = store.polls.query_state("zebrafish")
     assert state is not None
-    assert state["cursor"] == ""
-    assert "timed out" in state["last_error"]
+    assert state.cursor == ""
+    assert "timed out" in state.last_error
     status = chat_status(store, settings, store.chats.get(1))
     assert "PubMed error" in status
 
@@ -362,7 +362,7 @@ def test_a_crash_in_the_middle_of_a_poll_is_repaired_by_the_next(
     store.close()
 
     restarted = Store(tmp_path / "ps.db")
-    states = {s["normalized"]: s["cursor"] for s in restarted.papers.query_states()}
+    states = {s.normalized: s.cursor for s in restarted.polls.query_states()}
     assert sorted(states.values()) == ["2021-06-07"]  # one query committed, one did not
     channel = RecordingChannel()
     run_poll(restarted, fake, settings, date(2021, 6, 7))
@@ -413,8 +413,8 @@ def test_papers_that_could_not_be_stored_keep_their_querys_cursor(
     [(query, error)] = report.failures  # type: ignore[attr-defined]
     assert query == "crispr[tiab]"
     assert "could not be stored: database or disk is full" in error
-    state = store.papers.query_state("crispr[tiab]")
-    assert state is None or not state["cursor"]
+    state = store.polls.query_state("crispr[tiab]")
+    assert state is None or not state.cursor
     assert "database or disk is full" in chat_status(store, settings, chat)
 
     with store.transaction() as db:

@@ -247,7 +247,7 @@ def test_commit_of_a_query_whose_papers_were_pruned_meanwhile_writes_nothing(
             required=["123"],
         )
         assert outcome.vanished == 1
-        assert store.papers.query_state("zebrafish") is None
+        assert store.polls.query_state("zebrafish") is None
         assert store.outbox.all_for_chat(chat.id) == []
     finally:
         store.close()

@@ -163,7 +163,7 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
         store.polls.start(), "q1", "2021-06-08", "w", 1, [a1, b1], [(a1, paper.pmid, _score(0.5))]
     )
     assert (again.new_matches, again.new_deliveries) == (0, 0)
-    assert store.papers.query_state("q1")["cursor"] == "2021-06-08"
+    assert store.polls.query_state("q1").cursor == "2021-06-08"
 
 
 def test_the_matches_of_many_papers_are_read_at_once_for_one_chat(store: Store) -> None:
