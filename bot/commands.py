@@ -211,7 +211,11 @@ def _list(ctx: Context, chat: Chat, args: str) -> Reply:
                 number=sub.number,
                 status=t(lang, f"substatus.{sub.status}"),
                 query=sub.query,
-                last=sub.last_paper_at[:10] or t(lang, "list.never"),
+                last=(
+                    sub.last_paper_at.date().isoformat()  # stored in UTC
+                    if sub.last_paper_at
+                    else t(lang, "list.never")
+                ),
             )
         )
     if chat.paused:
@@ -357,7 +361,7 @@ def _export(ctx: Context, chat: Chat, args: str) -> Reply:
     what = "saved"
     if not pmids:  # nothing saved, or alerts asked for: the alerts of the last 30 days
         since = ctx.now() - timedelta(days=EXPORT_DAYS)
-        pmids = ctx.store.outbox.sent_since(chat.id, since.isoformat(timespec="seconds"))
+        pmids = ctx.store.outbox.sent_since(chat.id, since)
         what = "asked_alerts" if words[1:] else "alerts"
     if not pmids:
         return Reply(t(lang, "export.none", days=EXPORT_DAYS))

@@ -41,7 +41,6 @@ from bot.metrics import Metrics
 from bot.models import Chat, Delivery, MatchedQuery, Paper
 from bot.summary import Summarize, summarize
 from storage import Store
-from storage.rows import now_text
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ async def deliver_pending(
     await asyncio.to_thread(release_dead_leases, store)
     run.loaded = await asyncio.to_thread(_rescore, store, settings)
     await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
-    due = await asyncio.to_thread(store.outbox.due, now_text(clock()))
+    due = await asyncio.to_thread(store.outbox.due, clock())
     by_chat: dict[int, list[Delivery]] = {}
     for row in due:
         by_chat.setdefault(row.chat, []).append(row)
@@ -164,9 +163,9 @@ async def _deliver_chat(run: _Pass, chat_id: int, rows: list[Delivery]) -> None:
     units = _units(rows)
     for index, unit in enumerate(units):
         now = run.clock()
-        lease = now_text(now + timedelta(seconds=LEASE_SECONDS))
+        lease = now + timedelta(seconds=LEASE_SECONDS)
         claimed = await asyncio.to_thread(
-            store.outbox.claim, [d.id for d in unit], now_text(now), lease, SENDER
+            store.outbox.claim, [d.id for d in unit], now, lease, SENDER
         )
         if not claimed:
             return  # another process is delivering to this chat right now
@@ -365,26 +364,31 @@ def _rescore(store: Store, settings: Settings) -> dict[int, _Owed]:
 
 async def _retry_later(
     run: _Pass, unit: list[Delivery], error: str, retry_after: float | None
-) -> tuple[str, str]:
+) -> tuple[datetime, str]:
     """Schedule the unit's next attempt; returns when that is, and the outcome for the metrics
     (postponed, retry or gave_up)."""
     store, now = run.store, run.clock()
     if not unit:  # everything was confirmed before the failure: nothing to retry
-        return now_text(now), "sent"
+        return now, "sent"
     ids = [d.id for d in unit]
     if retry_after is not None:
         # The platform said when: a rate limit is not a failure and does not count an attempt.
-        next_at = now_text(now + timedelta(seconds=retry_after))
+        next_at = now + timedelta(seconds=retry_after)
         await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
         return next_at, "postponed"
     attempts = max(d.attempts for d in unit) + 1
     give_up = attempts >= MAX_ATTEMPTS
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
-    next_at = now_text(now + timedelta(seconds=delay))
+    next_at = now + timedelta(seconds=delay)
     await asyncio.to_thread(store.outbox.mark_attempt_failed, ids, error, next_at, give_up=give_up)
     pmids = [d.pmid for d in unit]
     if give_up:
         log.error("gave up on PMIDs %s after %d attempts: %s", pmids, attempts, error)
     else:
-        log.warning("delivery of PMIDs %s failed (%s); retrying at %s", pmids, error, next_at)
+        log.warning(
+            "delivery of PMIDs %s failed (%s); retrying at %s",
+            pmids,
+            error,
+            next_at.astimezone(UTC).isoformat(timespec="seconds"),
+        )
     return next_at, "gave_up" if give_up else "retry"

@@ -208,8 +208,8 @@ class Subscription:
     query: str
     normalized: str
     status: str = "active"  # active | paused | removed
-    created_at: str = ""
-    last_paper_at: str = ""
+    created_at: datetime | None = None
+    last_paper_at: datetime | None = None  # None: no paper yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,7 @@ class Delivery:
     batch: str
     attempts: int
     score: float
-    created_at: str
+    created_at: datetime | None
     poll_run: int | None = None
 
 

@@ -36,7 +36,6 @@ from storage.outbox import Outbox
 from storage.papers import Papers
 from storage.polls import Polls
 from storage.retention import Retention
-from storage.rows import now_text
 from storage.summaries import Summaries
 
 __all__ = [
@@ -47,7 +46,6 @@ __all__ = [
     "StorageError",
     "Store",
     "SubscriptionLimit",
-    "now_text",
 ]
 
 

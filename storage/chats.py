@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.models import Chat, Subscription
 from storage.errors import DuplicateSubscription, NoSuchChat, SubscriptionLimit
-from storage.rows import now_text, one, rows
+from storage.rows import moment, now_text, one, rows
 
 if TYPE_CHECKING:
     from storage import Store
@@ -214,6 +214,6 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         query=row["query"],
         normalized=row["normalized"],
         status=row["status"],
-        created_at=row["created_at"],
-        last_paper_at=row["last_paper_at"],
+        created_at=moment(row["created_at"]),
+        last_paper_at=moment(row["last_paper_at"]),
     )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Delivery, MatchedQuery, MatchReason, Score
-from storage.rows import CHUNK, now_text, placeholders, rows
+from storage.rows import CHUNK, moment, now_text, placeholders, rows
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -68,12 +69,12 @@ class Outbox:
                 [(value, row_id) for row_id, value in scores],
             )
 
-    def sent_since(self, chat: int, since: str) -> list[str]:
+    def sent_since(self, chat: int, since: datetime) -> list[str]:
         """PMIDs delivered to the chat since `since`, most recent first."""
         cursor = self._store.db.execute(
             "SELECT pmid FROM deliveries WHERE chat = ? AND state = 'sent' AND sent_at >= ?"
             " ORDER BY sent_at DESC, id DESC",
-            [chat, since],
+            [chat, now_text(since)],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -88,7 +89,7 @@ class Outbox:
                 ).rowcount
             )
 
-    def due(self, now: str, *, chat: int | None = None) -> list[Delivery]:
+    def due(self, now: datetime, *, chat: int | None = None) -> list[Delivery]:
         """Planned, pending rows of active, unpaused chats whose next attempt is due."""
         # Planned rows go out whatever the chat's mode is now: a switch of mode never strands
         # what was already planned. Unplanned rows of digest-mode chats wait for the digest.
@@ -97,7 +98,7 @@ class Outbox:
             " WHERE d.state = 'pending' AND d.kind IN ('card', 'list', 'digest') AND c.active = 1"
             " AND c.paused = 0 AND d.next_attempt_at <= ? AND d.lease_until <= ?"
         )
-        params: list[Any] = [now, now]
+        params: list[Any] = [now_text(now), now_text(now)]
         if chat is not None:
             sql += " AND d.chat = ?"
             params.append(chat)
@@ -128,21 +129,22 @@ class Outbox:
                 found.setdefault(row["pmid"], []).append(_matched(row))
         return found
 
-    def claim(self, ids: Sequence[int], now: str, until: str, owner: str = "") -> bool:
+    def claim(self, ids: Sequence[int], now: datetime, until: datetime, owner: str = "") -> bool:
         """Lease rows for sending; False when another sender holds any of them (or sent them)."""
+        now_at, until_at = now_text(now), now_text(until)
         with self._store.transaction() as db:
             claimed = db.execute(
                 "UPDATE deliveries SET lease_until = ?, lease_owner = ?"
                 f" WHERE id IN ({placeholders(len(ids))})"
                 " AND state = 'pending' AND lease_until <= ?",
-                [until, owner, *ids, now],
+                [until_at, owner, *ids, now_at],
             ).rowcount
             if claimed != len(ids):
                 # Someone else has part of it: give back what we took and let them finish.
                 db.execute(
                     f"UPDATE deliveries SET lease_until = '' WHERE id IN ({placeholders(len(ids))})"
                     " AND lease_until = ?",
-                    [*ids, until],
+                    [*ids, until_at],
                 )
                 return False
         return True
@@ -205,7 +207,7 @@ class Outbox:
         return int(marked)
 
     def mark_attempt_failed(
-        self, ids: Sequence[int], error: str, next_attempt_at: str, *, give_up: bool
+        self, ids: Sequence[int], error: str, next_attempt_at: datetime, *, give_up: bool
     ) -> None:
         """Count a failed attempt; retry at `next_attempt_at`, or mark failed when giving up."""
         state = "failed" if give_up else "pending"
@@ -214,17 +216,17 @@ class Outbox:
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, lease_until = '',"
                 f" next_attempt_at = ?, state = ? WHERE id IN ({placeholders(len(ids))})"
                 " AND state = 'pending'",
-                [error[:500], next_attempt_at, state, *ids],
+                [error[:500], now_text(next_attempt_at), state, *ids],
             )
             _forget_finished_units(db, ids)
 
-    def postpone(self, ids: Sequence[int], reason: str, next_attempt_at: str) -> None:
+    def postpone(self, ids: Sequence[int], reason: str, next_attempt_at: datetime) -> None:
         """Try again at `next_attempt_at` without counting an attempt (a platform rate limit)."""
         with self._store.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET last_error = ?, next_attempt_at = ?, lease_until = ''"
                 f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
-                [reason[:500], next_attempt_at, *ids],
+                [reason[:500], now_text(next_attempt_at), *ids],
             )
 
     def counts(self, chat: int | None = None) -> dict[str, int]:
@@ -283,6 +285,6 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         batch=row["batch"],
         attempts=row["attempts"],
         score=row["score"],
-        created_at=row["created_at"],
+        created_at=moment(row["created_at"]),
         poll_run=row["poll_run"],
     )

@@ -21,6 +21,9 @@ from bot.pubmed.parse import iter_records
 # Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
 
+# A moment after every retry and lease a test sets up: everything owed is due by then.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
 
 def fixture(name: str) -> Path:
     """The path of one fixture file, by its file name in the fixtures folder."""

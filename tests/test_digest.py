@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from channels import RecordingChannel
-from fixtures import fixture
+from fixtures import FAR_FUTURE, fixture
 from servers.slack import validate_blocks
 from servers.telegram import parse_html
 
@@ -299,7 +299,7 @@ def big_digest(store: Store, count: int) -> DigestMessage:
     chat = store.chats.get_or_create("local", "", "a", DIGEST)
     owe(store, chat, "q & <one>", papers(count), 0.2)
     digest.plan(store, chat, NOON)
-    rows = store.outbox.due("9999")
+    rows = store.outbox.due(FAR_FUTURE)
     pmids = [r.pmid for r in rows]
     return digest.build(
         chat,

@@ -10,7 +10,7 @@ from pathlib import Path
 import bibtexparser
 import pytest
 import rispy
-from fixtures import fixture
+from fixtures import FAR_FUTURE, fixture
 
 from bot.cli import main
 from bot.commands import Context, execute
@@ -95,7 +95,7 @@ def test_export_without_saved_papers_takes_the_last_30_days_of_alerts(store: Sto
         [(sub, p.pmid, Score(0.5, "medium", (MatchReason("q", ("title",)),))) for p in batch],
     )
     store.outbox.plan(10)
-    for row in store.outbox.due("9999")[:3]:
+    for row in store.outbox.due(FAR_FUTURE)[:3]:
         store.outbox.mark_sent([row.id], "m")
     reply = execute(context(store), chat, "export ris")
     [file] = reply.files
@@ -121,7 +121,7 @@ def test_export_alerts_gives_the_alerts_even_when_papers_are_saved(store: Store)
         [(sub, p.pmid, Score(0.5, "medium", (MatchReason("q", ("title",)),))) for p in alerts],
     )
     store.outbox.plan(10)
-    store.outbox.mark_sent([row.id for row in store.outbox.due("9999")], "m")
+    store.outbox.mark_sent([row.id for row in store.outbox.due(FAR_FUTURE)], "m")
     ctx = context(store)
     reply = execute(ctx, chat, "export csv alerts")
     [file] = reply.files

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fixtures import fixture
+from fixtures import FAR_FUTURE, fixture
 
 from bot.models import MatchReason, Paper, Score, Subscription
 from bot.pubmed.parse import iter_records
@@ -216,25 +217,25 @@ def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store)
         [(sub, p.pmid, _score(0.1 * (i + 1))) for i, p in enumerate(batch)],
     )
     assert store.outbox.plan(max_cards=2) == 5
-    due = store.outbox.due("9999")
+    due = store.outbox.due(FAR_FUTURE)
     cards = [d for d in due if d.kind == "card"]
     rest = [d for d in due if d.kind == "list"]
     assert [d.pmid for d in cards] == [batch[4].pmid, batch[3].pmid]
     assert {d.pmid for d in rest} == {p.pmid for p in batch[:3]}
     assert len({d.batch for d in rest}) == 1
     store.chats.update(chat.id, paused=True)
-    assert store.outbox.due("9999") == []
+    assert store.outbox.due(FAR_FUTURE) == []
     # Switching to digest mode keeps what was already planned going out as planned; what the
     # next poll brings waits for the digest.
     store.chats.update(chat.id, paused=False, mode="digest")
-    assert len(store.outbox.due("9999")) == 5
+    assert len(store.outbox.due(FAR_FUTURE)) == 5
     later = papers(6)[5]
     store.papers.save([later])
     store.polls.commit_query(
         store.polls.start(), "q", "2021-06-08", "w", 1, [sub], [(sub, later.pmid, _score(0.9))]
     )
     store.outbox.plan(max_cards=2)
-    assert later.pmid not in {d.pmid for d in store.outbox.due("9999")}
+    assert later.pmid not in {d.pmid for d in store.outbox.due(FAR_FUTURE)}
 
 
 def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
@@ -247,7 +248,7 @@ def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
         store.polls.start(), "q", "d", "w", 2, [sub], [(sub, p.pmid, _score(0.5)) for p in batch]
     )
     store.outbox.plan(10)
-    first, _ = store.outbox.due("9999")
+    first, _ = store.outbox.due(FAR_FUTURE)
     store.outbox.mark_sent([first.id], "msg-1")
     assert store.chats.deactivate(chat.id, "blocked") == 1
     assert store.outbox.counts(chat.id) == {"pending": 0, "sent": 1, "failed": 0, "cancelled": 1}
@@ -266,12 +267,12 @@ def test_a_lists_progress_counts_confirmed_messages_until_the_list_is_done(store
         store.polls.start(), "q", "d", "w", 5, [sub], [(sub, p.pmid, _score(0.5)) for p in batch]
     )
     store.outbox.plan(max_cards=1)
-    rows = [d for d in store.outbox.due("9999") if d.kind == "list"]
+    rows = [d for d in store.outbox.due(FAR_FUTURE) if d.kind == "list"]
     name = rows[0].batch
     assert store.outbox.confirm_part(chat.id, name, [r.id for r in rows[:2]], "m1") == 2
     assert store.outbox.confirm_part(chat.id, name, [rows[1].id], "m1 again") == 0
     assert store.outbox.progress(chat.id, name) == (2, 2)
-    assert [d.pmid for d in store.outbox.due("9999") if d.kind == "list"] == [
+    assert [d.pmid for d in store.outbox.due(FAR_FUTURE) if d.kind == "list"] == [
         r.pmid for r in rows[2:]
     ]
     store.outbox.confirm_part(chat.id, name, [r.id for r in rows[2:]], "m3")
@@ -290,11 +291,16 @@ def test_a_leased_delivery_cannot_be_claimed_twice(store: Store) -> None:
         store.polls.start(), "q", "d", "w", 1, [sub], [(sub, batch[0].pmid, _score(0.5))]
     )
     store.outbox.plan(10)
-    [row] = store.outbox.due("2026-01-01T00:00:00")
-    assert store.outbox.claim([row.id], "2026-01-01T00:00:00", "2026-01-01T00:05:00")
-    assert not store.outbox.claim([row.id], "2026-01-01T00:01:00", "2026-01-01T00:06:00")
-    assert store.outbox.due("2026-01-01T00:01:00") == []
-    assert store.outbox.claim([row.id], "2026-01-01T00:05:01", "2026-01-01T00:10:00")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def at(minutes: int, seconds: int = 0) -> datetime:
+        return start + timedelta(minutes=minutes, seconds=seconds)
+
+    [row] = store.outbox.due(at(0))
+    assert store.outbox.claim([row.id], at(0), at(5))
+    assert not store.outbox.claim([row.id], at(1), at(6))
+    assert store.outbox.due(at(1)) == []
+    assert store.outbox.claim([row.id], at(5, 1), at(10))
 
 
 def test_each_thread_gets_its_own_connection(store: Store) -> None:
