@@ -18,8 +18,9 @@ from dotenv import dotenv_values
 
 from bot.errors import ConfigError
 from bot.i18n import LANGUAGES
+from bot.models import CHAT_MODES, ChatMode
 
-MODES = ("instant", "digest")
+MODES = CHAT_MODES
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 SLACK_CHANGERS = ("anyone", "admins")
@@ -49,7 +50,7 @@ class Settings:
     full_poll_hours: float = 6.0
     default_language: str = "en"
     default_timezone: str = "UTC"
-    default_mode: str = "instant"
+    default_mode: ChatMode = "instant"
     digest_time: str = "08:00"
     max_cards_per_poll: int = 10
     score_high: float = 0.7

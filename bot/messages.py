@@ -10,28 +10,28 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from bot.cards import Card
 from bot.i18n import t
-from bot.models import Chat, MatchedQuery, Paper, Score
+from bot.models import FEEDBACK_KINDS, Chat, FeedbackKind, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
 
-BUTTON_KINDS = ("up", "down", "save")
 _BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
 
 
 def button_data(kind: str, pmid: str) -> str:
     """The payload of a card button: 'fb:save:40650787' (well inside Telegram's 64 bytes)."""
-    if kind not in BUTTON_KINDS or not pmid.isdigit():
+    if kind not in FEEDBACK_KINDS or not pmid.isdigit():
         raise ValueError(f"no button {kind!r} for {pmid!r}")
     return f"fb:{kind}:{pmid}"
 
 
-def parse_button(data: str) -> tuple[str, str] | None:
+def parse_button(data: str) -> tuple[FeedbackKind, str] | None:
     """(kind, pmid) from a button payload, or None for anything we did not make."""
     match = _BUTTON.fullmatch(data or "")
-    return (match.group(1), match.group(2)) if match else None
+    # The pattern admits only the kinds of FEEDBACK_KINDS.
+    return (cast(FeedbackKind, match.group(1)), match.group(2)) if match else None
 
 
 @dataclass(frozen=True, slots=True)

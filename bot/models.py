@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 
@@ -176,6 +176,16 @@ class Score:
 
 # --- chats, subscriptions and the outbox (stored by storage/) ---------------------------------
 
+ChatMode = Literal["instant", "digest"]
+CHAT_MODES: tuple[ChatMode, ...] = get_args(ChatMode)
+SubscriptionStatus = Literal["active", "paused", "removed"]
+DeliveryState = Literal["pending", "sent", "failed", "cancelled"]
+DELIVERY_STATES: tuple[DeliveryState, ...] = get_args(DeliveryState)
+# How a delivery goes out; "" until it is planned.
+DeliveryKind = Literal["", "card", "list", "digest"]
+FeedbackKind = Literal["up", "down", "save"]  # the buttons on a card
+FEEDBACK_KINDS: tuple[FeedbackKind, ...] = get_args(FeedbackKind)
+
 
 @dataclass(frozen=True, slots=True)
 class Chat:
@@ -187,7 +197,7 @@ class Chat:
     chat_id: str
     language: str = "en"
     timezone: str = "UTC"
-    mode: str = "instant"
+    mode: ChatMode = "instant"
     digest_time: str = "08:00"
     active: bool = True
     paused: bool = False
@@ -207,7 +217,7 @@ class Subscription:
     number: int
     query: str
     normalized: str
-    status: str = "active"  # active | paused | removed
+    status: SubscriptionStatus = "active"
     created_at: datetime | None = None
     last_paper_at: datetime | None = None  # None: no paper yet
 
@@ -228,8 +238,8 @@ class Delivery:
     id: int
     chat: int
     pmid: str
-    state: str  # pending | sent | failed | cancelled
-    kind: str  # card | list | digest; "" until planned
+    state: DeliveryState
+    kind: DeliveryKind
     batch: str
     attempts: int
     score: float

@@ -8,13 +8,12 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.models import DELIVERY_STATES
 from storage.errors import BackupError
 from storage.rows import one, rows
 
 if TYPE_CHECKING:
     from storage import Store
-
-DELIVERY_STATES = ("pending", "sent", "failed", "cancelled")
 
 
 class Admin:

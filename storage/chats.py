@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Chat, Subscription
+from bot.models import Chat, Subscription, SubscriptionStatus
 from storage.errors import DuplicateSubscription, NoSuchChat, SubscriptionLimit
 from storage.rows import moment, now_text, one, rows
 
@@ -165,7 +165,7 @@ class Chats:
         assert row is not None
         return _subscription(row)
 
-    def set_status(self, chat: int, number: int, status: str) -> Subscription | None:
+    def set_status(self, chat: int, number: int, status: SubscriptionStatus) -> Subscription | None:
         """Pause, resume or remove one of the chat's subscriptions; None if it has no such id."""
         with self._store.transaction() as db:
             cursor = db.execute(

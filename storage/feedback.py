@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from bot.models import FEEDBACK_KINDS, FeedbackKind
 from storage.rows import now_text
 
 if TYPE_CHECKING:
     from storage import Store
-
-KINDS = ("up", "down", "save")
 
 
 class Feedback:
@@ -33,10 +32,10 @@ class Feedback:
         ).fetchone()
         return bool(row[0])
 
-    def record(self, chat: int, user: str, pmid: str, kind: str) -> bool:
+    def record(self, chat: int, user: str, pmid: str, kind: FeedbackKind) -> bool:
         """Store one press; False when it changes nothing (pressed before). 👍 replaces 👎 and
         the other way round: a person has one opinion of a paper."""
-        if kind not in KINDS:
+        if kind not in FEEDBACK_KINDS:
             raise ValueError(kind)
         with self._store.transaction() as db:
             if kind in ("up", "down"):
@@ -52,14 +51,14 @@ class Feedback:
             ).rowcount
         return bool(added)
 
-    def presses(self, chat: int) -> list[tuple[str, str, str]]:
+    def presses(self, chat: int) -> list[tuple[str, str, FeedbackKind]]:
         """(user, pmid, kind) of a chat's presses, oldest first."""
         cursor = self._store.db.execute(
             "SELECT user, pmid, kind FROM feedback WHERE chat = ? ORDER BY id", [chat]
         )
         return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
-    def opinions(self, chat: int) -> list[tuple[str, str]]:
+    def opinions(self, chat: int) -> list[tuple[str, Literal["up", "down"]]]:
         """(pmid, "up"|"down") of every opinion given in the chat."""
         cursor = self._store.db.execute(
             "SELECT pmid, kind FROM feedback WHERE chat = ? AND kind IN ('up', 'down') ORDER BY id",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Delivery, MatchedQuery, MatchReason, Score
+from bot.models import DELIVERY_STATES, Delivery, DeliveryState, MatchedQuery, MatchReason, Score
 from storage.rows import CHUNK, moment, now_text, placeholders, rows
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class Outbox:
         self, ids: Sequence[int], error: str, next_attempt_at: datetime, *, give_up: bool
     ) -> None:
         """Count a failed attempt; retry at `next_attempt_at`, or mark failed when giving up."""
-        state = "failed" if give_up else "pending"
+        state: DeliveryState = "failed" if give_up else "pending"
         with self._store.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, lease_until = '',"
@@ -229,14 +229,14 @@ class Outbox:
                 [reason[:500], now_text(next_attempt_at), *ids],
             )
 
-    def counts(self, chat: int | None = None) -> dict[str, int]:
+    def counts(self, chat: int | None = None) -> dict[DeliveryState, int]:
         sql = "SELECT state, COUNT(*) FROM deliveries"
         params: list[Any] = []
         if chat is not None:
             sql += " WHERE chat = ?"
             params.append(chat)
         found = dict(self._store.db.execute(sql + " GROUP BY state", params).fetchall())
-        return {s: int(found.get(s, 0)) for s in ("pending", "sent", "failed", "cancelled")}
+        return {s: int(found.get(s, 0)) for s in DELIVERY_STATES}
 
     def pending_count(self) -> int:
         """Rows owed and not sent yet, every chat (an index lookup, cheap at any size)."""
