@@ -141,3 +141,15 @@ def test_the_check_sees_what_the_delivery_pass_reaches() -> None:
         assert any(within(module, (name,)) for module in app), name
     # a TYPE_CHECKING import is not followed: bot.pubmed.client names Settings only for mypy
     assert "bot.config" not in imports("bot.pubmed.client")
+
+
+def test_storage_reaches_no_other_code_of_ours_than_bot_models() -> None:
+    """Storage's imports, followed all the way down, reach none of the bot's code but
+    `bot.models` (README's package table): the records it returns, nothing that runs."""
+    ours = {
+        module
+        for module in reached("storage")
+        if source(module) is not None and not within(module, ("storage",))
+    }
+    assert ours == {"bot", "bot.models"}  # `bot` is the package that holds bot.models
+    assert "storage.errors" in reached("storage")  # the walk went through storage's modules
