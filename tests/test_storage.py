@@ -8,13 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from fixtures import fixture
+from fixtures import DEFAULTS, fixture
 
 from bot.models import MatchReason, Paper, Score, Subscription
 from bot.pubmed.parse import iter_records
 from storage import Store
-
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
 @pytest.fixture
