@@ -246,6 +246,7 @@ def m008_unchanged_polls(db: Database) -> None:
         """,
     )
 
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):
