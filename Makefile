@@ -43,10 +43,11 @@ $(CORPUS): | $(BIN)/python
 
 bench-data: $(CORPUS)
 
-# About 25 minutes in all; each script prints a Markdown table (figures in bench/README.md).
+# About 35 minutes in all; each script prints a Markdown table (figures in bench/README.md).
 bench: $(VENV)/.stamp-bench $(CORPUS)
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/poll_day.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/crash.py

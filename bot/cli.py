@@ -193,8 +193,15 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
     finally:
         app.close()
     failed = f" ({len(report.failures)} failed)" if report.failures else ""
+    searched = report.queries - report.skipped
+    skipped = (
+        f" of {report.queries} ({report.skipped} skipped: nothing entered or changed in PubMed"
+        " since their last search)"
+        if report.skipped
+        else ""
+    )
     out.write(
-        f"Poll {report.run}: queries searched: {report.queries}{failed}, "
+        f"Poll {report.run}: queries searched: {searched}{skipped}{failed}, "
         f"E-utilities requests: {report.requests}\n"
         f"  new papers: {report.new_papers}, matches: {report.matches}, "
         f"deliveries queued: {report.deliveries}\n"

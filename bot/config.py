@@ -46,6 +46,7 @@ class Settings:
     ncbi_max_rps: float = 3.0
     poll_interval_minutes: float = 60.0
     backfill_days: int = 7
+    full_poll_hours: float = 6.0
     default_language: str = "en"
     default_timezone: str = "UTC"
     default_mode: str = "instant"
@@ -132,6 +133,7 @@ def _build(read: _Reader) -> Settings:
         "ncbi_max_rps": (_positive_float, "a positive number"),
         "poll_interval_minutes": (_positive_float, "a positive number of minutes"),
         "backfill_days": (_days, "a whole number of days from 1 to 3650"),
+        "full_poll_hours": (_hours, "a number of hours, 0 or more"),
         "default_language": (_choice(LANGUAGES), " or ".join(LANGUAGES)),
         "default_timezone": (_zone, "an IANA time zone"),
         "default_mode": (_choice(MODES), " or ".join(MODES)),
@@ -236,6 +238,13 @@ def _tool(value: str) -> str:
 def _positive_float(value: str) -> float:
     number = float(value)
     if not number > 0 or number == float("inf"):
+        raise ValueError(value)
+    return number
+
+
+def _hours(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
         raise ValueError(value)
     return number
 

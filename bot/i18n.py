@@ -266,6 +266,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "  nothing sent: every new match was already delivered to this chat",
         "  전송 없음: 새로 찾은 논문은 이미 이 대화방에 보냈습니다",
     ),
+    "status.skipped": (
+        "  then polled {when}: nothing new, PubMed had no paper entered or changed since,"
+        " so it was not searched again",
+        "  이후 {when} 검색: 새 논문 없음, 그 뒤로 PubMed에 새로 들어오거나 바뀐 논문이 없어"
+        " 다시 검색하지 않았습니다",
+    ),
     "status.sub_paused": ("  (paused)", "  (일시정지)"),
     "status.pending": (
         "Waiting to be sent: {pending}. Could not be sent: {failed}.",

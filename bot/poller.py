@@ -1,21 +1,36 @@
-"""One poll cycle: search each distinct query once, fetch only unknown papers, commit per query.
+"""One poll cycle: ask PubMed what changed, search each distinct query once, fetch only unknown
+or changed papers, commit per query.
 
-1. esearch once per distinct normalised query of the active subscriptions, over the Entrez-date
-   window from its cursor (minus a day of overlap: EDAT has day precision) to today; a query
-   with a subscription not yet polled looks back at least BACKFILL_DAYS from that
-   subscription's first try, so a new subscriber to a query others follow gets the same first
-   look back as the first subscriber, and failed first polls do not shrink it. A window with
-   more hits than PubMed lets us page through is split.
-2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, shared by all queries,
-   as soon as a full batch has gathered, while the searches go on.
+0. One esearch (`retmax=1`) asks how many records were entered or modified (Entrez, MeSH or
+   modification date) yesterday or today, and which was entered last. When the answer is the
+   one the polls since a query's last search got, nothing that query could find has changed:
+   its search is skipped and its cursor stays. At least every FULL_POLL_HOURS every query is
+   searched anyway, so nothing rests on that one answer for long.
+1. esearch once per distinct normalised query of the active subscriptions, for records entered
+   in the window from its cursor (minus a day of overlap: dates have day precision) to today, or
+   indexed with MeSH headings or modified in that window: `(QUERY) AND (W[edat] OR W[mhda] OR
+   W[mdat])`. Most records enter PubMed without headings and get them days or weeks later while
+   their Entrez date stays, so a `[mh]` query (or a word PubMed maps to a heading) matches them
+   only then. The Entrez-date limits (datetype/mindate/maxdate) keep the modified ones to those
+   entered since the first look back of the query's subscribers: an old record corrected today
+   is not news. A query with a subscription not yet polled looks back at least BACKFILL_DAYS
+   from that subscription's first try, so a new subscriber to a query others follow gets the
+   same first look back as the first subscriber, and failed first polls do not shrink it. A
+   window with more hits than PubMed lets us page through is split.
+2. efetch (POST, 200 ids a request) the union of PMIDs not stored yet, and of stored ones that a
+   query searched before now finds for the first time (PubMed changed the record: the stored
+   copy is stale), shared by all queries, as soon as a full batch has gathered, while the
+   searches go on.
 3. Per query, as soon as its papers are stored, in one transaction: matches, owed deliveries
-   (one per chat and PMID) and the cursor. A query that failed anywhere keeps its cursor and is
-   searched again next cycle, without holding the others back.
+   (one per chat and PMID) and the cursor. A subscription is matched only to papers entered
+   since its own first look back. A query that failed anywhere keeps its cursor and is searched
+   again next cycle, without holding the others back.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -47,6 +62,10 @@ class PollReport:
 
     run: int
     queries: int = 0
+    # Queries not searched: PubMed reported nothing entered or modified since their last search.
+    skipped: int = 0
+    # PubMed's answer to "what was entered or modified lately?" ('' when it could not be asked).
+    probe: str = ""
     requests: int = 0
     new_papers: int = 0
     matches: int = 0
@@ -65,6 +84,15 @@ class Window:
     def __str__(self) -> str:
         return f"{self.start:%Y/%m/%d}-{self.end:%Y/%m/%d}"
 
+    @property
+    def range(self) -> str:
+        """The window in PubMed's search syntax, before a date tag: 2021/06/01:2021/06/08."""
+        return f"{self.start:%Y/%m/%d}:{self.end:%Y/%m/%d}"
+
+    def changed(self) -> str:
+        """Records entered, indexed with MeSH headings or otherwise modified in the window."""
+        return f"{self.range}[edat] OR {self.range}[mhda] OR {self.range}[mdat]"
+
     @classmethod
     def parse(cls, text: str) -> Window:
         """The window `str()` wrote."""
@@ -78,10 +106,12 @@ def poll_cycle(
     settings: Settings,
     *,
     today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> PollReport:
     """Search, fetch, score and queue deliveries for every active subscription."""
     requests_before = client.requests_made
-    report = PollReport(run=store.polls.start())
+    started = now()
+    report = PollReport(run=store.polls.start(started))
     by_query: dict[str, list[Subscription]] = {}
     for sub in store.chats.active_subscriptions():
         by_query.setdefault(sub.normalized, []).append(sub)
@@ -89,17 +119,25 @@ def poll_cycle(
     report.queries = len(by_query)
     end = today()
     first = store.polls.first_look_backs()
+    if by_query:
+        report.probe = _what_changed(client, end)
+    unchanged = _unchanged(store, settings, report, by_query, first, end, started)
+    searched = {q: subs for q, subs in by_query.items() if q not in unchanged}
+    report.skipped = len(unchanged)
     windows = {
         q: _window(
             store, q, end, settings.backfill_days, [first[s.id] for s in subs if s.id in first]
         )
-        for q, subs in by_query.items()
+        for q, subs in searched.items()
     }
+    coverage = _coverage(store, searched, windows)
 
     # Queries with the most subscribers first: theirs are the biggest commits, and searched
     # early, their papers come in the first efetches, so they commit while the rest is searched.
-    order = sorted(by_query, key=lambda q: len(by_query[q]), reverse=True)
-    _Cycle(store, client, settings, report, by_query, windows).run(order)
+    order = sorted(searched, key=lambda q: len(searched[q]), reverse=True)
+    _Cycle(store, client, settings, report, searched, windows, coverage).run(order)
+    if unchanged:
+        store.polls.mark_skipped(report.run, unchanged)
 
     report.requests = client.requests_made - requests_before
     store.polls.finish(
@@ -110,18 +148,92 @@ def poll_cycle(
         new_papers=report.new_papers,
         matches=report.matches,
         deliveries=report.deliveries,
+        probe=report.probe,
+        full=int(not unchanged),
+        skipped=report.skipped,
     )
     log.info(
-        "poll %d: %d queries (%d failed), %d requests, %d new papers, %d matches, %d deliveries",
+        "poll %d: %d queries (%d failed, %d skipped: nothing changed in PubMed), %d requests,"
+        " %d new papers, %d matches, %d deliveries",
         report.run,
         report.queries,
         len(report.failures),
+        report.skipped,
         report.requests,
         report.new_papers,
         report.matches,
         report.deliveries,
     )
     return report
+
+
+def _what_changed(client: EutilsClient, today: date) -> str:
+    """PubMed's answer to "how many records were entered or modified yesterday or today, and
+    which one was entered last?" as one comparable text, or '' if it could not be asked.
+
+    One request (`retmax=1`: the count and the first id of esearch's order, the most recently
+    entered record), never retried: if it fails, the poll searches every query, as it would
+    have anyway. Yesterday too, because PubMed dates its records in US Eastern time.
+    """
+    window = Window(today - timedelta(days=1), today)
+    try:
+        answer = client.esearch(window.changed(), retmax=1, attempts=1)
+    except PubMedError as exc:
+        log.info("could not ask PubMed what changed, so every query is searched: %s", exc)
+        return ""
+    return f"{window} {answer.count} {answer.pmids[0] if answer.pmids else '-'}"
+
+
+def _unchanged(
+    store: Store,
+    settings: Settings,
+    report: PollReport,
+    by_query: dict[str, list[Subscription]],
+    first: dict[int, str],
+    today: date,
+    started: datetime,
+) -> set[str]:
+    """The queries this poll need not search: PubMed gave the same answer to "what changed?"
+    at every poll since each was last searched without an error, over a window ending today.
+
+    None when the last full poll (every query searched) is FULL_POLL_HOURS old or more: the
+    answer counts records by day and so cannot see a record modified twice the same day.
+    Queries owed a first look back or just resumed are searched whatever the answer.
+    """
+    if not report.probe or settings.full_poll_hours <= 0:
+        return set()
+    since = store.polls.unchanged_since(report.run, report.probe)
+    last_full = store.polls.last_full_at(report.run)
+    if since is None or not last_full:
+        return set()
+    if started - datetime.fromisoformat(last_full) >= timedelta(hours=settings.full_poll_hours):
+        return set()
+    states = {state["normalized"]: state for state in store.papers.query_states()}
+    unchanged = set()
+    for normalized, subs in by_query.items():
+        state = states.get(normalized)
+        if (
+            state is not None
+            and not state["idle"]
+            and state["cursor"] == today.isoformat()
+            and not state["last_error"]
+            and state["success_run"] >= since
+            and not any(sub.id in first for sub in subs)
+        ):
+            unchanged.add(normalized)
+    return unchanged
+
+
+def _coverage(
+    store: Store, by_query: dict[str, list[Subscription]], windows: dict[str, Window]
+) -> dict[int, date]:
+    """The first Entrez date each subscription is owed: the start of its first look back (for
+    one never searched, this poll's window, which reaches back to it)."""
+    ids = [sub.id for subs in by_query.values() for sub in subs]
+    known = {sub: Window.parse(text).start for sub, text in store.polls.coverage(ids).items()}
+    return {
+        sub.id: known.get(sub.id, windows[q].start) for q, subs in by_query.items() for sub in subs
+    }
 
 
 def _window(
@@ -163,9 +275,10 @@ class _Cycle:
         report: PollReport,
         by_query: dict[str, list[Subscription]],
         windows: dict[str, Window],
+        coverage: dict[int, date],
     ) -> None:
         self.store, self.client, self.settings, self.report = store, client, settings, report
-        self.by_query, self.windows = by_query, windows
+        self.by_query, self.windows, self.coverage = by_query, windows, coverage
         self.pending: list[str] = []  # PMIDs to fetch, in the order the searches found them
         self.requested: set[str] = set()  # pending, being fetched or fetched
         self.fetched: set[str] = set()  # in a batch PubMed answered
@@ -201,7 +314,13 @@ class _Cycle:
                     elif searches:
                         normalized = searches.popleft()
                         window = self.windows[normalized]
-                        search = pool.submit(_search, self.client, normalized, window, self.report)
+                        since = min(
+                            [window.start]
+                            + [self.coverage[s.id] for s in self.by_query[normalized]]
+                        )
+                        search = pool.submit(
+                            _search, self.client, normalized, window, since, self.report
+                        )
                         in_flight[search] = ("search", normalized)
                         searching = True
                     else:
@@ -227,8 +346,9 @@ class _Cycle:
             self.fail(normalized, outcome)
             return
         self.results[normalized] = outcome
-        missing = set(outcome.pmids) - self.store.papers.known(outcome.pmids)
-        need = missing - self.fetched
+        known = self.store.papers.known(outcome.pmids)
+        missing = set(outcome.pmids) - known
+        need = (missing | self._changed(normalized, known)) - self.fetched
         if need & self.unfetched:
             self.fail(normalized, _lost(len(need & self.unfetched)))
             return
@@ -239,6 +359,17 @@ class _Cycle:
             self.waiting[normalized] = need
         else:
             self.commit(normalized)
+
+    def _changed(self, normalized: str, known: set[str]) -> set[str]:
+        """Stored papers this query, searched before, finds for the first time: PubMed changed
+        them since (added MeSH headings, corrected the text), so the stored record is stale and
+        is fetched again. A new query's first look takes the stored records as they are."""
+        state = self.store.papers.query_state(normalized)
+        if not known or state is None or not state["cursor"]:
+            return set()
+        ids = [sub.id for sub in self.by_query[normalized]]
+        seen = {pmid for _, pmid in self.store.polls.matched(ids, known)}
+        return known - seen
 
     def fetched_batch(self, batch: list[str], papers: list[Paper] | None) -> None:
         got = set(batch)
@@ -310,7 +441,9 @@ class _Cycle:
             window=str(window),
             found=len(outcome.pmids),
             subscriptions=subs,
-            matches=_matches(normalized, subs, papers.values(), already, self.settings),
+            matches=_matches(
+                normalized, subs, papers.values(), already, self.settings, self.coverage
+            ),
             required=papers.keys(),
         )
         if committed.vanished:  # the same, pruned between reading and committing
@@ -329,22 +462,46 @@ def _lost(count: int) -> str:
 
 
 def _search(
-    client: EutilsClient, normalized: str, window: Window, report: PollReport
+    client: EutilsClient, normalized: str, window: Window, since: date, report: PollReport
 ) -> SearchResult | str:
-    """All PMIDs of a query in a window, or the error that stopped it."""
+    """All PMIDs of a query entered, indexed or modified in a window (those entered since
+    `since`), or the error that stopped it."""
     try:
-        return _search_window(client, normalized, window, report)
+        return _search_window(client, normalized, window, Window(since, window.end), report)
     except PubMedError as exc:
         return str(exc)
 
 
 def _search_window(
-    client: EutilsClient, normalized: str, window: Window, report: PollReport
+    client: EutilsClient, normalized: str, window: Window, entered: Window, report: PollReport
 ) -> SearchResult:
-    result = client.search(normalized, mindate=window.start, maxdate=window.end, datetype="edat")
+    # The date tags go in the term: esearch's datetype takes one kind of date, and PubMed ANDs
+    # its mindate/maxdate with the term, which here keeps the records entered in `entered`.
+    result = client.search(
+        f"({normalized}) AND ({window.changed()})",
+        mindate=entered.start,
+        maxdate=entered.end,
+        datetype="edat",
+    )
+    if result.phrases_not_found and _only_dates(result.query_translation):
+        # PubMed leaves out what it cannot find and searches the rest: with none of the query
+        # left, the rest is the dates, every record of the window. The query finds nothing.
+        return SearchResult(
+            count=0,
+            pmids=(),
+            query_translation=result.query_translation,
+            phrases_not_found=result.phrases_not_found,
+            warnings=result.warnings,
+        )
     if result.count <= ESEARCH_CAP:
         return result
-    if window.start >= window.end:
+    # Too many hits to page through: split the window in two and search each half; a window of
+    # one day (a day PubMed modified many records) by the Entrez dates of its records.
+    if window.start < window.end:
+        halves = [(half, entered) for half in _halves(window)]
+    elif entered.start < entered.end:
+        halves = [(window, half) for half in _halves(entered)]
+    else:
         # One day with more hits than PubMed will page through: take what it gives, and say so.
         message = (
             f"{normalized!r} has {result.count:,} papers on {window.start}; got {ESEARCH_CAP:,}"
@@ -352,12 +509,7 @@ def _search_window(
         log.warning(message)
         report.warnings.append(message)
         return result
-    # Too many hits to page through: split the window in two and search each half.
-    middle = window.start + (window.end - window.start) // 2
-    first = _search_window(client, normalized, Window(window.start, middle), report)
-    second = _search_window(
-        client, normalized, Window(middle + timedelta(days=1), window.end), report
-    )
+    first, second = (_search_window(client, normalized, w, e, report) for w, e in halves)
     return SearchResult(
         count=first.count + second.count,
         pmids=tuple(dict.fromkeys(first.pmids + second.pmids)),
@@ -365,6 +517,20 @@ def _search_window(
         phrases_not_found=result.phrases_not_found,
         warnings=result.warnings,
     )
+
+
+_DATE_TAGS = frozenset({"edat", "mhda", "mdat", "lr", "crdt", "pdat", "dp", "dcom", "cdat"})
+
+
+def _only_dates(translation: str) -> bool:
+    """Whether PubMed's translation of a search holds date terms only: [Date - Entry], [EDAT]."""
+    tags = (tag.strip().lower() for tag in re.findall(r"\[([^\]]*)\]", translation))
+    return all(tag.startswith("date") or tag in _DATE_TAGS for tag in tags)
+
+
+def _halves(window: Window) -> tuple[Window, Window]:
+    middle = window.start + (window.end - window.start) // 2
+    return Window(window.start, middle), Window(middle + timedelta(days=1), window.end)
 
 
 def _fetch(client: EutilsClient, batch: Sequence[str]) -> list[Paper] | None:
@@ -387,14 +553,21 @@ def _matches(
     papers: Iterable[Paper],
     already: set[tuple[int, str]],
     settings: Settings,
+    coverage: dict[int, date],
 ) -> list[tuple[Subscription, str, Score]]:
     """New (subscription, PMID, score) triples; the score is computed once per paper, since
-    every subscription of a normalised query reads it the same way."""
+    every subscription of a normalised query reads it the same way. A paper entered before a
+    subscription's first look back is not news to it, even if PubMed modified it lately."""
     expr = _parsed(normalized)
     found = []
     for paper in papers:
         value = score(expr, paper, high=settings.score_high, medium=settings.score_medium)
-        found += [(sub, paper.pmid, value) for sub in subs if (sub.id, paper.pmid) not in already]
+        found += [
+            (sub, paper.pmid, value)
+            for sub in subs
+            if (sub.id, paper.pmid) not in already
+            and not (paper.entrez_date and paper.entrez_date < coverage[sub.id].isoformat())
+        ]
     return found
 
 

@@ -20,6 +20,7 @@ def chat_status(store: Store, settings: Settings, chat: Chat) -> str:
     lines = [t(lang, "status.header")]
     for sub in subs:
         lines += _subscription_lines(lang, sub, results.get(sub.id))
+        lines += _skipped_line(store, lang, sub, results.get(sub.id))
     counts = store.outbox.counts(chat.id)
     if chat.mode == "digest" and counts["pending"]:
         lines.append(t(lang, "status.digest_waiting", pending=counts["pending"]))
@@ -39,7 +40,7 @@ def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | N
             "status.item",
             number=sub.number,
             query=sub.query,
-            when=result["started_at"][:16].replace("T", " ") + " UTC",
+            when=_when(result["started_at"]),
             found=result["found"],
             new=result["new_matches"],
             sent=result["sent"],
@@ -57,3 +58,20 @@ def _subscription_lines(lang: str, sub: Subscription, result: dict[str, Any] | N
     if sub.status == "paused":
         lines.append(t(lang, "status.sub_paused"))
     return lines
+
+
+def _skipped_line(
+    store: Store, lang: str, sub: Subscription, result: dict[str, Any] | None
+) -> list[str]:
+    """A poll after the result shown skipped the search: PubMed had nothing new or changed."""
+    state = store.papers.query_state(sub.normalized)
+    if result is None or state is None or state["skipped_run"] <= result["poll_run"]:
+        return []
+    run = store.polls.run(state["skipped_run"])
+    if run is None:
+        return []
+    return [t(lang, "status.skipped", when=_when(run["started_at"]))]
+
+
+def _when(stamp: str) -> str:
+    return stamp[:16].replace("T", " ") + " UTC"

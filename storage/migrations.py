@@ -248,6 +248,23 @@ def m008_delivery_parts(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_unchanged_polls(db: Database) -> None:
+    """What a poll asked PubMed first (has anything been entered or modified?) and whether it
+    skipped the searches because nothing had; per query, the last poll that searched it without
+    an error and the last that skipped it, for the skip rule and `status`."""
+    _run(
+        db,
+        """
+        ALTER TABLE poll_runs ADD COLUMN probe TEXT NOT NULL DEFAULT '';
+        ALTER TABLE poll_runs ADD COLUMN full INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE poll_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE query_state ADD COLUMN success_run INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE query_state ADD COLUMN skipped_run INTEGER NOT NULL DEFAULT 0
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

@@ -31,22 +31,34 @@ class Papers:
         return found
 
     def save(self, papers: Iterable[Paper]) -> int:
-        """Store papers not stored yet (a PMID is kept once); returns how many were new."""
+        """Store papers (a PMID is kept once); returns how many were new.
+
+        A PMID already stored gets the record just fetched: PubMed changed it (MeSH headings
+        added, a corrected title or abstract), which is why it was fetched again.
+        """
         fetched_at = now_text()
         added = 0
         with self._store.transaction() as db:
             for paper in papers:
+                values = [
+                    json.dumps(paper.to_record(), ensure_ascii=False),
+                    paper.entrez_date,
+                    fetched_at,
+                    paper.pmid,
+                ]
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO papers (pmid, record, entrez_date, fetched_at)"
+                    "INSERT OR IGNORE INTO papers (record, entrez_date, fetched_at, pmid)"
                     " VALUES (?, ?, ?, ?)",
-                    [
-                        paper.pmid,
-                        json.dumps(paper.to_record(), ensure_ascii=False),
-                        paper.entrez_date,
-                        fetched_at,
-                    ],
+                    values,
                 )
-                added += cursor.rowcount
+                if cursor.rowcount:
+                    added += 1
+                else:
+                    db.execute(
+                        "UPDATE papers SET record = ?, entrez_date = ?, fetched_at = ?"
+                        " WHERE pmid = ?",
+                        values,
+                    )
         return added
 
     def get_many(self, pmids: Iterable[str]) -> dict[str, Paper]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.models import Score, Subscription
@@ -28,10 +29,67 @@ class Polls:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def start(self) -> int:
+    def start(self, started_at: datetime | None = None) -> int:
         with self._store.transaction() as db:
-            cursor = db.execute("INSERT INTO poll_runs (started_at) VALUES (?)", [now_text()])
+            cursor = db.execute(
+                "INSERT INTO poll_runs (started_at) VALUES (?)", [now_text(started_at)]
+            )
         return int(cursor.lastrowid or 0)
+
+    def unchanged_since(self, run: int, probe: str) -> int | None:
+        """The first of the polls just before `run` that all got PubMed's answer `probe` to
+        "what was entered or modified lately?", or None when the poll before got another answer
+        (or none: its question failed, or it never finished)."""
+        if not probe:
+            return None
+        other = self._store.db.execute(
+            "SELECT COALESCE(MAX(id), 0) FROM poll_runs WHERE id < ? AND probe != ?", [run, probe]
+        ).fetchone()[0]
+        first = self._store.db.execute(
+            "SELECT MIN(id) FROM poll_runs WHERE id > ? AND id < ? AND probe = ?",
+            [other, run, probe],
+        ).fetchone()[0]
+        return int(first) if first is not None else None
+
+    def last_full_at(self, run: int) -> str:
+        """When the last poll before `run` that searched every query started ('' if none)."""
+        found = self._store.db.execute(
+            "SELECT MAX(started_at) FROM poll_runs WHERE id < ? AND full = 1 AND finished_at != ''",
+            [run],
+        ).fetchone()[0]
+        return str(found or "")
+
+    def mark_skipped(self, run: int, queries: Collection[str]) -> None:
+        """These queries were not searched in `run`: nothing had changed in PubMed since their
+        last search. Their cursors stay; `status` says so."""
+        wanted = list(queries)
+        with self._store.transaction() as db:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                db.execute(
+                    f"UPDATE query_state SET skipped_run = ? WHERE normalized IN"
+                    f" ({placeholders(len(chunk))})",
+                    [run, *chunk],
+                )
+
+    def coverage(self, subscription_ids: Sequence[int]) -> dict[int, str]:
+        """The earliest window each subscription was searched over (its first look back), as
+        'YYYY/MM/DD-YYYY/MM/DD'; subscriptions never searched are left out."""
+        found: dict[int, str] = {}
+        ids = list(subscription_ids)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            cursor = self._store.db.execute(
+                "SELECT subscription, MIN(window) FROM poll_results"
+                f" WHERE subscription IN ({placeholders(len(chunk))}) GROUP BY subscription",
+                chunk,
+            )
+            found.update((int(row[0]), str(row[1])) for row in cursor)
+        return found
+
+    def run(self, run: int) -> dict[str, Any] | None:
+        found = rows(self._store.db.execute("SELECT * FROM poll_runs WHERE id = ?", [run]))
+        return found[0] if found else None
 
     def first_look_backs(self) -> dict[int, str]:
         """Active subscriptions no poll has yet searched for without an error, each with the
@@ -49,8 +107,18 @@ class Polls:
         )
         return {row[0]: row[1] for row in cursor}
 
-    def finish(self, run: int, **figures: int) -> None:
-        allowed = {"queries", "failed_queries", "requests", "new_papers", "matches", "deliveries"}
+    def finish(self, run: int, **figures: int | str) -> None:
+        allowed = {
+            "queries",
+            "failed_queries",
+            "requests",
+            "new_papers",
+            "matches",
+            "deliveries",
+            "probe",
+            "full",
+            "skipped",
+        }
         names = [n for n in figures if n in allowed]
         assignments = "".join(f", {n} = ?" for n in names)
         with self._store.transaction() as db:
@@ -171,11 +239,11 @@ class Polls:
                     ],
                 )
             db.execute(
-                "INSERT INTO query_state (normalized, cursor, idle, last_success_at, last_error)"
-                " VALUES (?, ?, 0, ?, '') ON CONFLICT (normalized) DO UPDATE SET"
+                "INSERT INTO query_state (normalized, cursor, idle, last_success_at, last_error,"
+                " success_run) VALUES (?, ?, 0, ?, '', ?) ON CONFLICT (normalized) DO UPDATE SET"
                 " cursor = excluded.cursor, idle = 0, last_success_at = excluded.last_success_at,"
-                " last_error = ''",
-                [normalized, cursor, now],
+                " last_error = '', success_run = excluded.success_run",
+                [normalized, cursor, now, run],
             )
         return QueryOutcome(sum(new_matches.values()), owed)
 

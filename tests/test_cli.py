@@ -206,17 +206,23 @@ def test_a_bad_setting_stops_the_program_with_one_line() -> None:
 def test_cmd_subscribe_then_poll_writes_cards_to_the_alerts_folder(
     fake: FakeEutils, tmp_path: Path
 ) -> None:
-    """The local flow: subscribe with `cmd`, `poll` once, find the cards under alerts/<day>/."""
+    """The local flow: subscribe with `cmd`, `poll` once, find the cards under alerts/<day>/; a
+    second poll with PubMed unchanged asks it one question and says it skipped the search."""
     env = env_for(fake, DATABASE_PATH=str(tmp_path / "ps.db"), ALERTS_DIR=str(tmp_path / "alerts"))
     code, out, _ = cli("cmd", "subscribe zebrafish", env=env)
     assert code == 0
     assert out.startswith("Subscribed #1: zebrafish")
     code, out, _ = cli("poll", env=env)
     assert code == 0
-    assert "Poll 1: queries searched: 1, E-utilities requests: 2" in out
+    # The question of what changed, the search, the efetch.
+    assert "Poll 1: queries searched: 1, E-utilities requests: 3" in out
     cards = list((tmp_path / "alerts").rglob("*.md"))
     assert cards
     code, out, _ = cli("poll", env=env)
+    assert (
+        "Poll 2: queries searched: 0 of 1 (1 skipped: nothing entered or changed in PubMed since"
+        " their last search), E-utilities requests: 1\n"
+    ) in out
     assert "deliveries: 0 sent, 0 failed" in out  # nothing twice
     code, out, _ = cli("cmd", "status", env=env)
     assert "nothing new" in out

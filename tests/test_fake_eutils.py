@@ -409,3 +409,71 @@ def test_fault_html_is_a_200_maintenance_page(fake: FakeEutils) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert response.text.startswith("<!DOCTYPE html>")
+
+
+# --- records that change after they entered -------------------------------------------------------
+
+# 9110943 is the 2019 sample's only record with the MeSH heading Chiropractic (and the word at
+# all); History "entrez" and "medline" 1996/07/30, DateRevised 2011/11/17, shared with 11543891
+# and 11704686 (lxml over the file). No record of the sample is dated 2019/05/01 in any way.
+CHIRO = "9110943"
+
+
+def efetch_one(server: FakeEutils, pmid: str) -> etree._Element:
+    response = requests.post(
+        server.url + "efetch.fcgi", data={"db": "pubmed", "id": pmid}, timeout=10
+    )
+    [article] = etree.fromstring(response.content).iterfind("PubmedArticle")
+    return article
+
+
+def test_mesh_and_modification_dates_in_the_term_or_ed_with_a_query(fake: FakeEutils) -> None:
+    """[mhda] is the History "medline" date and [mdat] DateRevised; date tags combine with OR
+    and with the rest of the query, in parentheses, as PubMed evaluates them."""
+    assert ids(esearch(fake, "1996/07/30:1996/07/30[mhda]")) == [CHIRO]
+    assert ids(esearch(fake, "2011/11/17[mdat]")) == ["11704686", "11543891", CHIRO]
+    either = esearch(
+        fake, "(chiropractic[mh]) AND (2011/11/17:2011/11/17[edat] OR 2011/11/17[mdat])"
+    )
+    assert ids(either) == [CHIRO]
+    assert either.findtext("QueryTranslation") == (
+        "(chiropractic[MeSH Terms]) AND (2011/11/17:2011/11/17[Date - Entry] OR "
+        "2011/11/17:2011/11/17[Date - Modification])"
+    )
+    assert ids(esearch(fake, "(cancer) AND (2011/11/17[mhda] OR 2011/11/17[edat])")) == []
+
+
+def test_headings_withheld_then_added_move_the_mesh_and_modification_dates(
+    fake: FakeEutils,
+) -> None:
+    """A record entered without its headings is found by them only once they are added; its
+    MeSH and modification dates become that day, in esearch and in efetch's XML, and its Entrez
+    date stays."""
+    fake.withhold_headings([CHIRO])
+    assert ids(esearch(fake, "chiropractic[mh]")) == []
+    assert ids(esearch(fake, "1996/07/30[mdat]")) == [CHIRO]  # not revised since it entered
+    bare = efetch_one(fake, CHIRO)
+    assert bare.find(".//MeshHeadingList") is None
+    assert bare.find("MedlineCitation").get("Status") == "In-Process"
+
+    fake.add_headings([CHIRO], on=date(2019, 5, 1))
+    assert ids(esearch(fake, "chiropractic[mh]")) == [CHIRO]
+    late = "(chiropractic[mh]) AND (2019/05/01[edat] OR 2019/05/01[mhda])"
+    assert ids(esearch(fake, late)) == [CHIRO]
+    assert ids(esearch(fake, "2019/05/01[mdat]")) == [CHIRO]
+    assert ids(esearch(fake, "1996/07/30[edat]")) == [CHIRO]
+    whole = efetch_one(fake, CHIRO)
+    assert whole.findtext(".//MeshHeading/DescriptorName") is not None
+    assert [whole.findtext(f".//DateRevised/{part}") for part in ("Year", "Month", "Day")] == [
+        "2019",
+        "05",
+        "01",
+    ]
+
+
+def test_shifted_dates_are_shifted_in_efetch_too(fake: FakeEutils) -> None:
+    """A corpus served as this week's gives its records this week's Entrez date in efetch."""
+    fake.shift_dates(date(1996, 7, 30), date(2026, 7, 30))
+    entrez = efetch_one(fake, CHIRO).find("PubmedData/History/PubMedPubDate[@PubStatus='entrez']")
+    assert [entrez.findtext(part) for part in ("Year", "Month", "Day")] == ["2026", "07", "30"]
+    assert ids(esearch(fake, "chiropractic AND 2026/07/30[edat]")) == [CHIRO]

@@ -109,7 +109,7 @@ def test_control_characters_from_pubmed_are_escaped_in_every_line(
     line, in the log, the poll report and the final error line."""
     env = subscribed(pubmed, tmp_path) | {"LOG_FORMAT": log_format}
     body = json.dumps({"error": f"bad query {HOSTILE}"})
-    pubmed.inject("status", endpoint="esearch", status=400, body=body)
+    pubmed.inject("status", endpoint="esearch", term="cells", status=400, body=body)
     result = run_poll(env, tmp_path)
     assert result.returncode == 1
     for raw in RAW:

@@ -7,6 +7,7 @@ directly (one esearch over the whole period), never derived from the poller's ow
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from channels import RecordingChannel
 from fixtures import DAILY, DEFAULTS, fixture, wait_until
-from servers.eutils import FakeEutils
+from servers.eutils import FakeEutils, Recorded
 
 from bot.config import Settings
 from bot.delivery import LEASE_SECONDS, deliver_pending
@@ -55,6 +56,20 @@ def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
     return set(fake.ids_between(pubmed_query.normalize(query), first, last))
 
 
+def searches(fake: FakeEutils) -> list[Recorded]:
+    """The per-query esearches the fake received, without each poll's question of what
+    changed (the one with retmax=1)."""
+    return [r for r in fake.requests if r.endpoint == "esearch" and r.params["retmax"] != "1"]
+
+
+def window_of(search: Recorded) -> tuple[str, str]:
+    """The Entrez-date window a poll's search asked for (it is in the term, OR-ed with the same
+    window as MeSH date and modification date)."""
+    found = re.search(r"(\d{4}/\d\d/\d\d):(\d{4}/\d\d/\d\d)\[edat\]", search.params["term"])
+    assert found, search.params["term"]
+    return found.group(1), found.group(2)
+
+
 def run_poll(store: Store, fake: FakeEutils, settings: Settings, day: date) -> object:
     fake.today = day
     return poll_cycle(store, client_for(fake), settings, today=lambda: day)
@@ -68,7 +83,7 @@ def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
     fake: FakeEutils, store: Store
 ) -> None:
     """Across three polls as PubMed grows, each chat gets each matching PMID once, and the third
-    poll, with nothing new, sends nothing and status says why."""
+    poll, with nothing new, asks PubMed only what changed, sends nothing and status says why."""
     settings = settings_for(fake)
     a = subscribe(store, "a", "crispr[tiab]")
     subscribe(store, "a", "cas9")  # overlaps the first: still one card per paper
@@ -79,8 +94,7 @@ def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
     first = run_poll(store, fake, settings, date(2021, 6, 4))
     deliver(store, settings, channel)
     assert first.queries == 2  # type: ignore[attr-defined]
-    esearches = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert len(esearches) == 2
+    assert len(searches(fake)) == 2
     fetched_first = {
         i for r in fake.requests if r.endpoint == "efetch" for i in r.params["id"].split(",")
     }
@@ -100,7 +114,7 @@ def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
     deliver(store, settings, channel)
     assert third.deliveries == 0  # type: ignore[attr-defined]
     assert len(channel.sent) == sent_before
-    assert not [r for r in fake.requests if r.endpoint == "efetch"]
+    assert len(fake.requests) == 1  # PubMed had not changed: no search, no efetch
 
     crispr = expected(fake, "crispr[tiab]", "2021/05/28", "2021/06/07")
     cas9 = expected(fake, "cas9", "2021/05/28", "2021/06/07")
@@ -108,8 +122,8 @@ def test_three_polls_deliver_each_matching_paper_exactly_once_per_chat(
     assert sorted(channel.pmids("a")) == sorted(crispr | cas9)
     assert sorted(channel.pmids("b")) == sorted(crispr)
     status = chat_status(store, settings, store.chats.get(a.id))
-    assert "nothing new" in status
-    assert "nothing sent" in chat_status(store, settings, store.chats.get(b.id))
+    assert "nothing new, PubMed had no paper entered or changed since" in status
+    assert "not searched again" in chat_status(store, settings, store.chats.get(b.id))
 
 
 def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
@@ -123,9 +137,20 @@ def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
     subscribe(store, "x", "cancer")  # the most subscribed query is searched first
     for query in queries:
         subscribe(store, "a", query)
-    run_poll(store, fake, settings, date(2021, 6, 7))
+    # The last query's answer is held back until a first efetch has come.
+    answer = threading.Event()
+    fake.inject("slow", endpoint="esearch", term="obesity", seconds=60, until=answer)
+    poll = threading.Thread(target=run_poll, args=(store, fake, settings, date(2021, 6, 7)))
+    poll.start()
+    try:
+        # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
+        early = wait_until(lambda: any(r.endpoint == "efetch" for r in fake.requests))
+    finally:
+        answer.set()
+        poll.join(timeout=60)
+    assert early
     seen = list(fake.requests)  # the poll's requests only
-    assert sum(1 for r in seen if r.endpoint == "esearch") == len(queries)
+    assert len(searches(fake)) == len(queries)
 
     wanted: set[str] = set()
     for query in queries:
@@ -137,9 +162,6 @@ def test_efetches_come_in_full_batches_of_200_while_the_searches_go_on(
     assert sorted(fetched) == sorted(wanted)  # each new paper exactly once
     assert len(efetches) == -(-len(wanted) // 200)
     assert sum(1 for batch in batches if len(batch) != 200) == (1 if len(wanted) % 200 else 0)
-    # "cancer" alone finds more than 200 new papers: their efetch does not wait for the rest.
-    last_search = max(i for i, r in enumerate(seen) if r.endpoint == "esearch")
-    assert seen.index(efetches[0]) < last_search
 
 
 def test_a_slow_search_does_not_hold_back_the_other_queries_papers(
@@ -394,7 +416,7 @@ def test_a_resumed_subscription_is_not_flooded_with_the_paused_weeks(
     settings = settings_for(fake)
     chat = subscribe(store, "a", "crispr[tiab]")
     if first_poll_fails:
-        fake.inject("status", endpoint="esearch", status=503, times=3)
+        fake.inject("status", endpoint="esearch", term="crispr[tiab]", status=503, times=3)
     report = run_poll(store, fake, settings, date(2021, 5, 20))
     assert bool(report.failures) == first_poll_fails  # type: ignore[attr-defined]
     store.chats.set_status(chat.id, 1, "paused")
@@ -402,8 +424,8 @@ def test_a_resumed_subscription_is_not_flooded_with_the_paused_weeks(
     store.chats.set_status(chat.id, 1, "active")
     fake.reset()
     run_poll(store, fake, settings, date(2021, 6, 7))
-    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert (search.params["mindate"], search.params["maxdate"]) == ("2021/05/31", "2021/06/07")
+    [search] = searches(fake)
+    assert window_of(search) == ("2021/05/31", "2021/06/07")
 
 
 def test_a_new_subscriber_to_a_followed_query_gets_its_own_backfill(
@@ -423,8 +445,8 @@ def test_a_new_subscriber_to_a_followed_query_gets_its_own_backfill(
     fake.visible_until = date(2021, 6, 7)
     run_poll(store, fake, settings, date(2021, 6, 7))
     deliver(store, settings, channel)
-    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert search.params["mindate"] == "2021/05/31"  # 7 days back, not the cursor's 06/03
+    [search] = searches(fake)
+    assert window_of(search)[0] == "2021/05/31"  # 7 days back, not the cursor's 06/03
     assert expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/02")  # so the test can fail
     assert sorted(channel.pmids("b")) == sorted(
         expected(fake, "crispr[tiab]", "2021/05/31", "2021/06/07")
@@ -435,8 +457,8 @@ def test_a_new_subscriber_to_a_followed_query_gets_its_own_backfill(
 
     fake.reset()  # b has had its look back: the next poll starts from the cursor again
     run_poll(store, fake, settings, date(2021, 6, 8))
-    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert search.params["mindate"] == "2021/06/06"
+    [search] = searches(fake)
+    assert window_of(search)[0] == "2021/06/06"
 
 
 def test_a_new_subscription_whose_first_polls_fail_keeps_its_whole_look_back(
@@ -453,8 +475,8 @@ def test_a_new_subscription_whose_first_polls_fail_keeps_its_whole_look_back(
     fake.reset()
     run_poll(store, fake, settings, date(2021, 6, 7))
     deliver(store, settings, channel)
-    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert search.params["mindate"] == "2021/05/28"  # the first try, 06/04, minus 7 days
+    [search] = searches(fake)
+    assert window_of(search)[0] == "2021/05/28"  # the first try, 06/04, minus 7 days
     assert expected(fake, "crispr[tiab]", "2021/05/28", "2021/05/30")  # so the test can fail
     assert sorted(channel.pmids("a")) == sorted(
         expected(fake, "crispr[tiab]", "2021/05/28", "2021/06/07")
@@ -473,5 +495,5 @@ def test_an_outage_longer_than_the_backfill_still_loses_nothing(
     run_poll(store, fake, settings, date(2021, 6, 3))
     fake.reset()
     run_poll(store, fake, settings, date(2021, 6, 7))
-    [search] = [r for r in fake.requests if r.endpoint == "esearch"]
-    assert search.params["mindate"] == "2021/05/19"  # the last success minus one day
+    [search] = searches(fake)
+    assert window_of(search)[0] == "2021/05/19"  # the last success minus one day

@@ -60,6 +60,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m006_retention",),
         ("m007_shown",),
         ("m008_delivery_parts",),
+        ("m009_unchanged_polls",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -184,8 +184,12 @@ class EutilsClient:
         datetype: str = "edat",
         retmax: int = 20,
         retstart: int = 0,
+        attempts: int | None = None,
     ) -> SearchResult:
-        """One esearch request: ids of one page, the count and PubMed's messages."""
+        """One esearch request: ids of one page, the count and PubMed's messages.
+
+        `attempts` overrides the retry policy's for a question not worth retrying.
+        """
         params: dict[str, str] = {
             "db": "pubmed",
             "term": term,
@@ -199,7 +203,7 @@ class EutilsClient:
             params["maxdate"] = (maxdate or date(3000, 1, 1)).strftime("%Y/%m/%d")
         if reldate is not None:
             params["reldate"] = str(reldate)
-        return self._call("esearch.fcgi", params, "GET", _read_esearch)
+        return self._call("esearch.fcgi", params, "GET", _read_esearch, attempts)
 
     def search(
         self,
@@ -262,13 +266,15 @@ class EutilsClient:
         params: Mapping[str, str],
         method: str,
         read: Callable[[bytes], T],
+        attempts: int | None = None,
     ) -> T:
         url = self.base_url + endpoint
+        tries = attempts or self.retry.attempts
         name = endpoint.removesuffix(".fcgi")
         payload = {**params, **self._identity}
         problem = ""
         malformed = False  # did the last attempt get an answer we could not use?
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(1, tries + 1):
             if attempt > 1:
                 time.sleep(self.retry.delay(attempt - 1))
             self.limiter.acquire()
@@ -324,7 +330,7 @@ class EutilsClient:
                 "%s attempt %d/%d: %s",
                 endpoint,
                 attempt,
-                self.retry.attempts,
+                tries,
                 problem,
             )
         if self.metrics is not None:
@@ -334,8 +340,7 @@ class EutilsClient:
                 f"PubMed kept sending an unusable answer to {endpoint}: {problem}"
             )
         raise PubMedUnreachable(
-            f"PubMed is unreachable at {self.base_url}: {problem} "
-            f"(after {self.retry.attempts} attempts)"
+            f"PubMed is unreachable at {self.base_url}: {problem} (after {tries} attempts)"
         )
 
     def _http(self) -> requests.Session:

@@ -17,12 +17,14 @@ What it mimics
   and X-RateLimit-Limit / X-RateLimit-Remaining (also sent on normal answers). A 429 does not
   count toward the window. Bodies are gzip-encoded when the client accepts it (like NCBI).
 * esearch: `db`, `term`, `field`, `retmax` (default 20, capped at 9,999), `retstart` (at most
-  9,998), `datetype` (edat default, pdat, mdat), `mindate`/`maxdate` (YYYY, YYYY/MM, YYYY/MM/DD,
-  inclusive; maxdate defaults to `today`), `reldate`. Results: visible records sorted by Entrez
-  date, newest first, then PMID descending. In-band `<ERROR>`s for a wrong db, an empty term
-  and retstart > 9998, with NCBI's wording.
+  9,998), `datetype` (edat default, pdat, mdat, mhda), `mindate`/`maxdate` (YYYY, YYYY/MM,
+  YYYY/MM/DD, inclusive; maxdate defaults to `today`), `reldate`. Results: visible records
+  sorted by Entrez date, newest first, then PMID descending (so `retmax=1` gives the record
+  entered last, as PubMed's "most recent" order does). In-band `<ERROR>`s for a wrong db, an
+  empty term and retstart > 9998, with NCBI's wording.
 * efetch: `db`, `id` (comma-separated); the raw bytes of each known visible record, in the order
-  asked, in NCBI's PubmedArticleSet envelope; unknown ids are left out. No `id` gives NCBI's
+  asked, in NCBI's PubmedArticleSet envelope (their Entrez, MeSH and revised dates moved by
+  `shift_dates`); unknown ids are left out. No `id` gives NCBI's
   "Empty id list - nothing todo"; an `id` with no well-formed id gives its HTTP 400.
 
 The query language
@@ -39,8 +41,20 @@ abstract (incl. OtherAbstract) and author keywords (as PubMed documents it); [tw
 abstract, keywords, MeSH, publication types; [ti], [ab], [ot]/[kw], [mh], [majr], [ta]/[journal],
 [pt], [la] (code or English name); [au]: "smith j" = last name Smith with initials starting
 with J (or "smith john"), or words of a CollectiveName; [pmid]/[uid]; [sb] (`all[sb]` = every
-record, `hasabstract[sb]`); date tags [dp]/[pdat], [edat], [mdat] with a value or a range
-(`2021/06/01:2021/06/08[edat]`). A bare `hasabstract` is understood too.
+record, `hasabstract[sb]`); date tags [dp]/[pdat], [edat], [mdat]/[lr] (DateRevised) and
+[mhda] (the MeSH date: the History date with PubStatus "medline", as MEDLINE format's MHDA; the
+Entrez date when there is none) with a value or a range (`2021/06/01:2021/06/08[edat]`), also
+OR-ed with each other and with the query (`(asthma[mh]) AND (2021/06/06:2021/06/07[edat] OR
+2021/06/06:2021/06/07[mhda])`), shifted like mindate/maxdate by `shift_dates`. A bare
+`hasabstract` is understood too.
+
+Records that change after they entered
+--------------------------------------
+Most records enter PubMed without MeSH headings and get them days or weeks later, their Entrez
+date unchanged. `withhold_headings(pmids)` serves loaded records as they entered (no headings,
+MeSH and modification date = Entrez date); `add_headings(pmids, on=day)` indexes them: from then
+they are found by their headings and by `day` as their [mhda] and [mdat], and efetch serves them
+whole, with that DateRevised.
 
 What PubMed reports about a query, the way it reports it: an unquoted term that matches nothing
 among the visible records -> `ErrorList/PhraseNotFound` and the query is evaluated as if the term
@@ -178,6 +192,7 @@ TAGS = {
     "dp": "pdat", "pdat": "pdat", "publication date": "pdat", "date - publication": "pdat",
     "edat": "edat", "entry date": "edat", "entrez date": "edat", "date - entry": "edat",
     "mdat": "mdat", "lr": "mdat", "modification date": "mdat", "date - modification": "mdat",
+    "mhda": "mhda", "mesh date": "mhda", "date - mesh": "mhda",
 }  # fmt: skip
 TAG_NAMES = {
     "all": "All Fields", "tw": "Text Word", "tiab": "Title/Abstract", "ti": "Title",
@@ -185,6 +200,7 @@ TAG_NAMES = {
     "au": "Author", "ta": "Journal", "pt": "Publication Type", "la": "Language", "pmid": "UID",
     "sb": "sb",
     "pdat": "Date - Publication", "edat": "Date - Entry", "mdat": "Date - Modification",
+    "mhda": "Date - MeSH",
 }  # fmt: skip
 FIELDS = {
     "all": ("ti", "ab", "kw", "mh", "au", "jour"),
@@ -199,7 +215,7 @@ FIELDS = {
     "pt": ("pt",),
     "la": ("la",),
 }
-DATE_KINDS = ("pdat", "edat", "mdat")
+DATE_KINDS = ("pdat", "edat", "mdat", "mhda")
 FLOOR_DATE = date(1800, 1, 1)
 MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 
@@ -230,14 +246,17 @@ class _Record:
     edat: date | None
     pdates: tuple[date, ...]
     mdat: date | None
+    mhda: date | None  # the MeSH date: when headings were added; the Entrez date until then
     text: dict[str, str]  # field -> " w w w \n w w " (one line per value)
     authors: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]  # (last, fore, initials)
     collectives: str
     has_abstract: bool
+    # esearch's order: Entrez date, then PMID (computed once: sorting a big result by it is
+    # much of a search's time).
+    order: tuple[int, int] = dataclasses.field(init=False)
 
-    @property
-    def order(self) -> tuple[int, int]:
-        return (self.edat.toordinal() if self.edat else 0, int(self.pmid))
+    def __post_init__(self) -> None:
+        self.order = (self.edat.toordinal() if self.edat else 0, int(self.pmid))
 
 
 @dataclass
@@ -306,6 +325,63 @@ def _renumber(raw: bytes, old: str, new: str) -> bytes:
         1,
     )
     return head + tail
+
+
+def _set_date(raw: bytes, start: bytes, end: bytes, day: date) -> bytes:
+    """The record's bytes with the Year/Month/Day of the element between `start` and `end`."""
+    at = raw.find(start)
+    if at < 0:
+        return raw
+    stop = raw.find(end, at)
+    inner = raw[at + len(start) : stop]
+    for tag, value in ((b"Year", day.year), (b"Month", day.month), (b"Day", day.day)):
+        text = f"{value:02d}".encode()
+        inner = re.sub(
+            b"<" + tag + b">[^<]*</" + tag + b">",
+            b"<" + tag + b">" + text + b"</" + tag + b">",
+            inner,
+            count=1,
+        )
+    return raw[: at + len(start)] + inner + raw[stop:]
+
+
+_PROCESSING_DATE = re.compile(
+    rb'(<PubMedPubDate PubStatus="(?:entrez|pubmed|medline)">|<DateRevised>)\s*'
+    rb"<Year>(\d+)</Year>\s*<Month>(\d+)</Month>\s*<Day>(\d+)</Day>"
+)
+
+
+def _shifted(raw: bytes, shift: timedelta) -> bytes:
+    """The record's bytes with the dates PubMed gives it (Entrez, MeSH, revised) moved by
+    `shift`, so that a corpus served as this week's says so in efetch too."""
+
+    def move(found: re.Match[bytes]) -> bytes:
+        day = _safe_date(int(found.group(2)), int(found.group(3)), int(found.group(4)))
+        if day is None:
+            return found.group(0)
+        day += shift
+        return b"%s<Year>%d</Year><Month>%02d</Month><Day>%02d</Day>" % (
+            found.group(1),
+            day.year,
+            day.month,
+            day.day,
+        )
+
+    return _PROCESSING_DATE.sub(move, raw)
+
+
+def _without_headings(record: _Record) -> _Record:
+    """The record as it entered PubMed: no MeshHeadingList, In-Process, its MeSH date and
+    modification date its Entrez date."""
+    raw = re.sub(rb"\s*<MeshHeadingList>.*?</MeshHeadingList>", b"", record.raw, flags=re.S)
+    raw = raw.replace(b'Status="MEDLINE"', b'Status="In-Process"', 1)
+    if record.edat is not None:
+        raw = _set_date(raw, b"<DateRevised>", b"</DateRevised>", record.edat)
+        raw = _set_date(
+            raw, b'<PubMedPubDate PubStatus="medline">', b"</PubMedPubDate>", record.edat
+        )
+    text = {**record.text, "mh": "", "majr": ""}
+    return dataclasses.replace(record, raw=raw, text=text, mdat=record.edat, mhda=record.edat)
 
 
 @functools.lru_cache(maxsize=4)
@@ -447,11 +523,13 @@ def _parse_record(raw: bytes, parser: etree.XMLParser) -> _Record:
         languages += [code, LANGUAGES.get(code, "")]
 
     history = data.find("History") if data is not None else None
-    edat = None
+    edat = mhda = None
     if history is not None:
         edat = _date_of(history.find("PubMedPubDate[@PubStatus='entrez']")) or _date_of(
             history.find("PubMedPubDate[@PubStatus='pubmed']")
         )
+        # MEDLINE format's MHDA is the History date with PubStatus "medline".
+        mhda = _date_of(history.find("PubMedPubDate[@PubStatus='medline']"))
     if book:
         published = [_date_of(citation.find("Book/PubDate"))]
     else:
@@ -463,6 +541,7 @@ def _parse_record(raw: bytes, parser: etree.XMLParser) -> _Record:
         edat=edat,
         pdates=tuple(d for d in published if d),
         mdat=_date_of(citation.find("DateRevised")),
+        mhda=mhda or edat,
         text={
             "ti": _lines([title]),
             "ab": _lines(abstracts),
@@ -639,11 +718,18 @@ class _Search:
         records: list[_Record],
         default_tag: str | None,
         postings: Callable[[str], dict[str, set[str]]],
+        shift: timedelta = timedelta(0),
+        dated: dict[tuple[str, date, date], set[str]] | None = None,
+        visible: dict[str, _Record] | None = None,
     ) -> None:
         self.records = records
         self.default_tag = default_tag
         self.postings = postings  # field -> word -> PMIDs whose field has that word
-        self._visible: dict[str, _Record] | None = None
+        self.shift = shift  # dates in the query are the client's: the corpus's plus this
+        # (kind, first, last) -> PMIDs dated within, for this snapshot: every poll's search
+        # names the same windows, and a scan of the daily file per date term is slow.
+        self.dated = dated if dated is not None else {}
+        self._visible: dict[str, _Record] | None = visible
         self.phrases_not_found: list[str] = []
         self.fields_not_found: list[str] = []
         self.phrases_ignored: list[str] = []
@@ -651,6 +737,19 @@ class _Search:
 
     # Each evaluation gives (pmids or None when dropped, translation, translation incl. dropped).
     def sequence(self, items: list[_Item]) -> tuple[set[str] | None, str | None, str]:
+        # A group of date terms only, `(W[edat] OR W[mhda] OR W[mdat])`, is the same in every
+        # poll's search: its union of thousands of PMIDs is made once per snapshot.
+        key = None
+        if all(isinstance(n, _Term) and _tag_kind(n.tag)[0] in DATE_KINDS for _, n in items):
+            key = ("group", *((op, n.text, n.tag) for op, n in items))
+            if key in self.dated:
+                return self.dated[key]  # type: ignore[return-value]
+        answer = self._sequence(items)
+        if key is not None:
+            self.dated[key] = answer  # type: ignore[assignment]
+        return answer
+
+    def _sequence(self, items: list[_Item]) -> tuple[set[str] | None, str | None, str]:
         result: set[str] | None = None
         text: str | None = None
         full = ""
@@ -724,7 +823,13 @@ class _Search:
         if not words:
             return None, None, shown  # only punctuation: nothing to search
         if kind == "au":
-            got = {r.pmid for r in self.records if _author_matches(r, words)}
+            # Every author line and collective name is in the "au" text: its word index narrows
+            # the records to those with the first word before the exact test.
+            pool = self.records
+            if not words[0].endswith("*"):
+                visible = self.visible
+                pool = [visible[p] for p in self.postings("au").get(words[0], ()) if p in visible]
+            got = {r.pmid for r in pool if _author_matches(r, words)}
         else:
             fields = FIELDS[kind]
             matches = _matcher(words)
@@ -777,7 +882,12 @@ class _Search:
             return None, None, f"{term.text}[{name}]"
         low, high = window
         shown = f"{_slash(low)}:{_slash(high)}[{name}]"
-        return {r.pmid for r in self.records if _dated_within(r, kind, low, high)}, shown, shown
+        key = (kind, low - self.shift, high - self.shift)
+        found = self.dated.get(key)
+        if found is None:  # set operations below make new sets: the cached one is never changed
+            found = {r.pmid for r in self.records if _dated_within(r, kind, key[1], key[2])}
+            self.dated[key] = found
+        return found, shown, shown
 
 
 def _matcher(words: list[str]) -> Any:
@@ -815,6 +925,8 @@ def _dated_within(record: _Record, kind: str, low: date, high: date) -> bool:
         return record.edat is not None and low <= record.edat <= high
     if kind == "mdat":
         return record.mdat is not None and low <= record.mdat <= high
+    if kind == "mhda":
+        return record.mhda is not None and low <= record.mhda <= high
     return any(low <= d <= high for d in record.pdates)
 
 
@@ -868,6 +980,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK of the headers, 40 ms a request on Linux.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.fake._track(self.connection, add=True)
 
     def finish(self) -> None:
@@ -910,7 +1025,10 @@ class FakeEutils:
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (answered with a 500)
         self._lock = threading.Lock()
         self._records: dict[str, _Record] = {}
+        # The whole record of those whose MeSH headings are withheld (see withhold_headings).
+        self._indexed: dict[str, _Record] = {}
         self._ordered: list[_Record] | None = None
+        self._seen: Any = None  # the last _visible() answer and what it was for
         self._postings: dict[str, dict[str, set[str]]] = {}  # field -> word -> PMIDs
         self._faults: list[_Fault] = []
         self._windows: dict[str, deque[float]] = {}
@@ -1012,8 +1130,40 @@ class FakeEutils:
         if batch:
             with self._lock:
                 self._records.update(batch)
+                for pmid in batch:
+                    self._indexed.pop(pmid, None)
                 self._ordered = None
                 self._postings = {}
+
+    # --- records that change after they entered ------------------------------------------------
+
+    def withhold_headings(self, pmids: Iterable[str | int]) -> None:
+        """These records entered PubMed without their MeSH headings, as most do (98% of the new
+        records of a daily update file have none): [mh], [majr] and the untagged or [tw] search
+        of a heading do not find them, efetch serves them without a MeshHeadingList (status
+        In-Process), and their MeSH date and modification date are their Entrez date.
+        `add_headings` indexes them later; their Entrez date never moves."""
+        with self._lock:
+            for pmid in map(str, pmids):
+                full = self._indexed.setdefault(pmid, self._records[pmid])
+                self._records[pmid] = _without_headings(full)
+            self._ordered = None
+
+    def add_headings(self, pmids: Iterable[str | int], on: date | None = None) -> None:
+        """The MeSH headings of these withheld records arrive `on` (default: `today`; a date as
+        the client sees it, like `visible_until`): from now on esearch finds them by their
+        headings and by `on` as their MeSH date [mhda] and modification date [mdat], and efetch
+        serves the whole record with DateRevised and its "medline" History date set to `on`."""
+        day = (on or self.today) - self.date_shift
+        with self._lock:
+            for pmid in map(str, pmids):
+                full = self._indexed[pmid]
+                raw = _set_date(full.raw, b"<DateRevised>", b"</DateRevised>", day)
+                raw = _set_date(
+                    raw, b'<PubMedPubDate PubStatus="medline">', b"</PubMedPubDate>", day
+                )
+                self._records[pmid] = dataclasses.replace(full, raw=raw, mdat=day, mhda=day)
+            self._ordered = None
 
     @property
     def pmids(self) -> list[str]:
@@ -1035,15 +1185,19 @@ class FakeEutils:
         with self._lock:
             if self._ordered is None:
                 self._ordered = sorted(self._records.values(), key=lambda r: r.order, reverse=True)
+                self._seen = None
             return self._ordered
 
     def _field_postings(self, field: str) -> dict[str, set[str]]:
-        """field -> word -> PMIDs of every loaded record, built on first use after a load."""
+        """field -> word -> PMIDs of every loaded record, built on first use after a load.
+
+        A record whose headings are withheld is indexed with them: the index only narrows the
+        candidates, each is then tested against the version PubMed serves now."""
         with self._lock:
             index = self._postings.get(field)
             if index is None:
                 index = {}
-                for record in self._records.values():
+                for record in [*self._records.values(), *self._indexed.values()]:
                     for word in set(record.text[field].split()):
                         index.setdefault(word, set()).add(record.pmid)
                 self._postings[field] = index
@@ -1064,13 +1218,21 @@ class FakeEutils:
         )
         return [e.text or "" for e in etree.fromstring(body).iterfind("IdList/Id")]
 
+    def answer(self, **params: str) -> tuple[int, list[str]]:
+        """The Count and ids esearch answers to `params` (db=pubmed, retmax 9,999 unless
+        given), not recorded as a request: for benchmarks that measure results, not HTTP."""
+        _, body = self._esearch({"db": "pubmed", "retmax": str(ESEARCH_CAP), **params})
+        root = etree.fromstring(body)
+        return int(root.findtext("Count") or 0), [e.text or "" for e in root.iterfind("IdList/Id")]
+
     def build_index(self) -> None:
         """Index every field's words now, so that no timed search pays for it (benchmarks)."""
         for field in {f for fields in FIELDS.values() for f in fields}:
             self._field_postings(field)
 
     def shift_dates(self, corpus_day: date, appears_as: date) -> None:
-        """Serve the corpus as if `corpus_day` were `appears_as` (for date windows and today)."""
+        """Serve the corpus as if `corpus_day` were `appears_as`: date windows, today, and the
+        Entrez, MeSH and revised dates of the records efetch serves."""
         self.date_shift = appears_as - corpus_day
         self.today = appears_as
 
@@ -1078,17 +1240,35 @@ class FakeEutils:
         """visible_until in corpus dates."""
         return None if self.visible_until is None else self.visible_until - self.date_shift
 
-    def _visible(self) -> list[_Record]:
+    def _visible(
+        self,
+    ) -> tuple[list[_Record], dict[str, _Record], dict[tuple[str, date, date], set[str]]]:
+        """The records esearch sees now, by PMID too, and the cache of their date-term sets:
+        kept until the records, `visible_until` or `hidden` change (rebuilding them for each
+        search of the daily file cost more than the search)."""
         until = self._until()
         records = self._snapshot()
-        hidden = set(self.hidden)
-        if until is None and not hidden:
-            return records
-        return [
-            r
-            for r in records
-            if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
-        ]
+        hidden = frozenset(self.hidden)
+        with self._lock:
+            if self._seen is not None and self._seen[0] == (
+                until,
+                hidden,
+                id(records),
+                self.date_shift,
+            ):
+                return self._seen[1], self._seen[2], self._seen[3]
+        visible = records
+        if until is not None or hidden:
+            visible = [
+                r
+                for r in records
+                if r.pmid not in hidden and (until is None or r.edat is None or r.edat <= until)
+            ]
+        by_pmid = {r.pmid: r for r in visible}
+        dated: dict[tuple[str, date, date], set[str]] = {}
+        with self._lock:
+            self._seen = ((until, hidden, id(records), self.date_shift), visible, by_pmid, dated)
+        return visible, by_pmid, dated
 
     # --- faults and the record of requests --------------------------------------------------
 
@@ -1110,7 +1290,8 @@ class FakeEutils:
           "error": 200 with <eSearchResult>/<eFetchResult><ERROR>options["message"]</ERROR>.
           "html": 200 text/html maintenance page (options["body"] to replace it).
 
-        Any fault takes options["term"]: then it only hits esearch requests for that term.
+        Any fault takes options["term"]: then it only hits esearch requests for that term,
+        alone or in parentheses before date limits, as a poll asks: `(TERM) AND (...)`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
@@ -1137,8 +1318,8 @@ class FakeEutils:
     def _take_fault(self, endpoint: str, params: dict[str, str]) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                term = fault.options.get("term")
-                if term is not None and params.get("term") != term:
+                term, asked = fault.options.get("term"), params.get("term") or ""
+                if term is not None and asked != term and not asked.startswith(f"({term}) AND "):
                     continue
                 if fault.endpoint in ("*", endpoint):
                     fault.left -= 1
@@ -1370,15 +1551,21 @@ class FakeEutils:
         window = self._window(p)
         if isinstance(window, str):
             return 200, _esearch_error(window)
-        records = self._visible()
-        search = _Search(records, p.get("field") or None, self._field_postings)
+        records, by_pmid, dated = self._visible()
+        search = _Search(
+            records, p.get("field") or None, self._field_postings, self.date_shift, dated, by_pmid
+        )
         found, translation, full = search.sequence(_parse(term))
         if found is None:
             found, translation = set(), f"({full})"
         visible = search.visible
         if window is not None:
             kind, low, high = window
-            found = {p for p in found if _dated_within(visible[p], kind, low, high)}
+            within = dated.get((kind, low, high))
+            if within is None:
+                within = {r.pmid for r in records if _dated_within(r, kind, low, high)}
+                dated[(kind, low, high)] = within
+            found = found & within
             translation = f"{translation} AND {_slash(low)}:{_slash(high)}[{TAG_NAMES[kind]}]"
         # The snapshot's order (newest Entrez date first, then PMID), without walking it all.
         ids = sorted(found, key=lambda pmid: visible[pmid].order, reverse=True)
@@ -1457,8 +1644,9 @@ class FakeEutils:
         with self._lock:
             found = [self._records.get(i) for i in dict.fromkeys(ids)]
         hidden = set(self.hidden)
+        shift = self.date_shift
         raws = [
-            r.raw
+            _shifted(r.raw, shift) if shift else r.raw
             for r in found
             if r is not None
             and r.pmid not in hidden
