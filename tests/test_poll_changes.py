@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
-from fixtures import fixture
+from fixtures import DAILY, fixture
 from servers.eutils import FakeEutils
 from test_poller import (
-    DAILY,
     client_for,
     deliver,
     expected,
@@ -45,13 +43,6 @@ def fake() -> Iterator[FakeEutils]:
     with FakeEutils(rate_limit=None) as server:
         server.load(fixture(DAILY))
         yield server
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "ps.db")
-    yield s
-    s.close()
 
 
 def at(day: date, hour: int) -> datetime:

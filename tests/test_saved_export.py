@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import bibtexparser
-import pytest
 import rispy
-from fixtures import FAR_FUTURE, fixture
+from fixtures import DEFAULTS, FAR_FUTURE, fixture
 
 from bot.cli import main
 from bot.commands import Context, execute
@@ -20,21 +18,12 @@ from bot.pubmed.client import EutilsClient
 from bot.pubmed.parse import iter_records
 from storage import Store
 
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
-
 
 def papers(count: int) -> list[Paper]:
     found = [
         r for r in iter_records(fixture("fatcat__pubmedsample_2019.xml")) if isinstance(r, Paper)
     ]
     return found[:count]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "ps.db")
-    yield s
-    s.close()
 
 
 def context(store: Store) -> Context:

