@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.models import PollResult, PollRun, QueryState, Score, Subscription
-from storage.rows import moment, now_text, one, placeholders, rows
+from storage.rows import moment, now_text, one, placeholders, rows, stamp
 
 if TYPE_CHECKING:
     from storage import Store
@@ -350,11 +350,9 @@ def _query_state(row: dict[str, Any]) -> QueryState:
 
 
 def _poll_run(row: dict[str, Any]) -> PollRun:
-    started = moment(row["started_at"])
-    assert started is not None
     return PollRun(
         id=row["id"],
-        started_at=started,
+        started_at=stamp(row["started_at"]),
         finished_at=moment(row["finished_at"]),
         queries=row["queries"],
         failed_queries=row["failed_queries"],
@@ -369,14 +367,12 @@ def _poll_run(row: dict[str, Any]) -> PollRun:
 
 
 def _poll_result(row: dict[str, Any]) -> PollResult:
-    started = moment(row["started_at"])
-    assert started is not None
     return PollResult(
         poll_run=row["poll_run"],
         subscription=row["subscription"],
         chat=row["chat"],
         window=row["window"],
-        started_at=started,
+        started_at=stamp(row["started_at"]),
         finished_at=moment(row["finished_at"]),
         found=row["found"],
         new_matches=row["new_matches"],

@@ -23,6 +23,14 @@ def moment(text: str | None) -> datetime | None:
     return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
+def stamp(text: str) -> datetime:
+    """A timestamp the row always has (a NOT NULL column written with now_text)."""
+    found = moment(text)
+    if found is None:
+        raise ValueError("a stored timestamp is empty")
+    return found
+
+
 def rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
