@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -339,7 +340,7 @@ def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     finally:
         store.close()
     if args.format == "json":
-        out.write(json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        out.write(json.dumps(asdict(stats), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(overview.stats_text(stats))
     return 0
@@ -352,7 +353,8 @@ def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     finally:
         store.close()
     if args.format == "json":
-        out.write(json.dumps({"chats": chats}, ensure_ascii=False, indent=2) + "\n")
+        listed = [asdict(chat) for chat in chats]
+        out.write(json.dumps({"chats": listed}, ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(overview.chats_text(chats))
     return 0

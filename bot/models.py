@@ -297,3 +297,76 @@ class PollResult:
     new_deliveries: int = 0
     sent: int = 0
     error: str = ""
+
+
+# --- the operator's view (`paper-surfer stats` and `chats`) -------------------------------------
+# Their JSON is `dataclasses.asdict` of these, so field order is the JSON's key order; times
+# stay the database's ISO text there, as scripts reading the JSON already expect.
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformChats:
+    active: int
+    retired: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionCounts:
+    active: int
+    paused: int
+
+
+@dataclass(frozen=True, slots=True)
+class LastPoll:
+    id: int
+    started_at: str
+    finished_at: str | None
+    queries: int
+    failed_queries: int
+    requests: int
+    new_papers: int
+    matches: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSize:
+    path: str
+    bytes: int
+    file_bytes: int
+    wal_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    chats: dict[str, PlatformChats]
+    subscriptions: SubscriptionCounts
+    queries: int
+    papers: int
+    deliveries: dict[str, int]  # by state, every state named
+    oldest_pending: str | None
+    last_poll: LastPoll | None
+    database: DatabaseSize
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSubscription:
+    id: int
+    query: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOverview:
+    platform: str
+    workspace: str
+    chat_id: str
+    language: str
+    timezone: str
+    mode: str
+    digest_time: str
+    active: bool
+    paused: bool
+    retired_because: str
+    created_at: str
+    subscriptions: tuple[ChatSubscription, ...]

@@ -6,9 +6,18 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.models import DELIVERY_STATES
+from bot.models import (
+    DELIVERY_STATES,
+    ChatOverview,
+    ChatSubscription,
+    DatabaseSize,
+    LastPoll,
+    PlatformChats,
+    Stats,
+    SubscriptionCounts,
+)
 from storage.errors import BackupError
 from storage.rows import one, rows
 
@@ -20,15 +29,15 @@ class Admin:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def stats(self) -> dict[str, Any]:
-        """Figures for `paper-surfer stats`, as one JSON-ready object with stable keys."""
+    def stats(self) -> Stats:
+        """Figures for `paper-surfer stats`."""
         db = self._store.db
-        chats: dict[str, dict[str, int]] = {}
+        chats: dict[str, PlatformChats] = {}
         for platform, active, retired in db.execute(
             "SELECT platform, SUM(active = 1), SUM(active = 0) FROM chats"
             " GROUP BY platform ORDER BY platform"
         ):
-            chats[platform] = {"active": int(active), "retired": int(retired)}
+            chats[platform] = PlatformChats(int(active), int(retired))
         by_status = dict(
             db.execute(
                 "SELECT status, COUNT(*) FROM subscriptions WHERE status != 'removed'"
@@ -47,53 +56,42 @@ class Admin:
         poll = one(db.execute("SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1"))
         last_poll = None
         if poll is not None:
-            last_poll = {
-                "id": poll["id"],
-                "started_at": poll["started_at"],
-                "finished_at": poll["finished_at"] or None,
-                **{
-                    name: poll[name]
-                    for name in (
-                        "queries",
-                        "failed_queries",
-                        "requests",
-                        "new_papers",
-                        "matches",
-                        "deliveries",
-                    )
-                },
-            }
-        return {
-            "chats": chats,
-            "subscriptions": {
-                "active": int(by_status.get("active", 0)),
-                "paused": int(by_status.get("paused", 0)),
-            },
-            "queries": int(queries),
-            "papers": int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]),
-            "deliveries": {state: int(states.get(state, 0)) for state in DELIVERY_STATES},
-            "oldest_pending": oldest,
-            "last_poll": last_poll,
-            "database": self.size(),
-        }
+            last_poll = LastPoll(
+                id=poll["id"],
+                started_at=poll["started_at"],
+                finished_at=poll["finished_at"] or None,
+                queries=poll["queries"],
+                failed_queries=poll["failed_queries"],
+                requests=poll["requests"],
+                new_papers=poll["new_papers"],
+                matches=poll["matches"],
+                deliveries=poll["deliveries"],
+            )
+        return Stats(
+            chats=chats,
+            subscriptions=SubscriptionCounts(
+                active=int(by_status.get("active", 0)), paused=int(by_status.get("paused", 0))
+            ),
+            queries=int(queries),
+            papers=int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]),
+            deliveries={state: int(states.get(state, 0)) for state in DELIVERY_STATES},
+            oldest_pending=oldest,
+            last_poll=last_poll,
+            database=self.size(),
+        )
 
-    def size(self) -> dict[str, Any]:
+    def size(self) -> DatabaseSize:
         """The database's bytes on disk: the file plus its write-ahead log."""
         path = self._store.path
         file_bytes = _bytes(path)
         wal_bytes = _bytes(path.with_name(path.name + "-wal"))
-        return {
-            "path": str(path),
-            "bytes": file_bytes + wal_bytes,
-            "file_bytes": file_bytes,
-            "wal_bytes": wal_bytes,
-        }
+        return DatabaseSize(str(path), file_bytes + wal_bytes, file_bytes, wal_bytes)
 
-    def chats(self) -> list[dict[str, Any]]:
+    def chats(self) -> list[ChatOverview]:
         """Every chat, active or retired, with its settings and subscriptions (removed ones
         left out), in the order they first talked to the bot."""
         db = self._store.db
-        subscriptions: dict[int, list[dict[str, Any]]] = {}
+        subscriptions: dict[int, list[ChatSubscription]] = {}
         for row in rows(
             db.execute(
                 "SELECT chat, number, query, status FROM subscriptions"
@@ -101,23 +99,23 @@ class Admin:
             )
         ):
             subscriptions.setdefault(row["chat"], []).append(
-                {"id": row["number"], "query": row["query"], "paused": row["status"] == "paused"}
+                ChatSubscription(row["number"], row["query"], row["status"] == "paused")
             )
         return [
-            {
-                "platform": row["platform"],
-                "workspace": row["workspace"],
-                "chat_id": row["chat_id"],
-                "language": row["language"],
-                "timezone": row["timezone"],
-                "mode": row["mode"],
-                "digest_time": row["digest_time"],
-                "active": bool(row["active"]),
-                "paused": bool(row["paused"]),
-                "retired_because": row["deactivated_reason"],
-                "created_at": row["created_at"],
-                "subscriptions": subscriptions.get(row["id"], []),
-            }
+            ChatOverview(
+                platform=row["platform"],
+                workspace=row["workspace"],
+                chat_id=row["chat_id"],
+                language=row["language"],
+                timezone=row["timezone"],
+                mode=row["mode"],
+                digest_time=row["digest_time"],
+                active=bool(row["active"]),
+                paused=bool(row["paused"]),
+                retired_because=row["deactivated_reason"],
+                created_at=row["created_at"],
+                subscriptions=tuple(subscriptions.get(row["id"], [])),
+            )
             for row in rows(db.execute("SELECT * FROM chats ORDER BY id"))
         ]
 
