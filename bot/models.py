@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 from urllib.parse import quote
 
@@ -255,7 +255,7 @@ class QueryState:
     """Where the polls are with one (normalised) query, shared by every chat that follows it."""
 
     normalized: str
-    cursor: str = ""  # the last Entrez day searched through, YYYY-MM-DD; "" before any search
+    cursor: date | None = None  # the last Entrez day searched through; None before any search
     idle: bool = False  # nobody polled it lately: a comeback does not reach back that far
     last_success_at: datetime | None = None
     last_error: str = ""

@@ -215,7 +215,7 @@ def _unchanged(
         if (
             state is not None
             and not state.idle
-            and state.cursor == today.isoformat()
+            and state.cursor == today
             and not state.last_error
             and state.success_run >= since
             and not any(sub.id in first for sub in subs)
@@ -249,7 +249,7 @@ def _window(
     starts = [Window.parse(w).start if w else earliest for w in first_tries]
     state = store.polls.query_state(normalized)
     if state is not None and state.cursor:
-        starts.append(date.fromisoformat(state.cursor) - timedelta(days=1))
+        starts.append(state.cursor - timedelta(days=1))
     start = min(starts, default=earliest)
     if state is not None and state.idle:
         start = max(start, earliest)  # nobody polled it for a while: do not flood a resumed chat
@@ -437,7 +437,7 @@ class _Cycle:
         committed = self.store.polls.commit_query(
             self.report.run,
             normalized,
-            cursor=window.end.isoformat(),
+            cursor=window.end,
             window=str(window),
             found=len(outcome.pmids),
             subscriptions=subs,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.models import PollResult, PollRun, QueryState, Score, Subscription
@@ -158,7 +158,7 @@ class Polls:
         self,
         run: int,
         normalized: str,
-        cursor: str,
+        cursor: date,
         window: str,
         found: int,
         subscriptions: Sequence[Subscription],
@@ -270,7 +270,7 @@ class Polls:
                 " success_run) VALUES (?, ?, 0, ?, '', ?) ON CONFLICT (normalized) DO UPDATE SET"
                 " cursor = excluded.cursor, idle = 0, last_success_at = excluded.last_success_at,"
                 " last_error = '', success_run = excluded.success_run",
-                [normalized, cursor, now, run],
+                [normalized, cursor.isoformat(), now, run],
             )
         return QueryOutcome(sum(new_matches.values()), owed)
 
@@ -339,7 +339,7 @@ class Polls:
 def _query_state(row: dict[str, Any]) -> QueryState:
     return QueryState(
         normalized=row["normalized"],
-        cursor=row["cursor"],
+        cursor=date.fromisoformat(row["cursor"]) if row["cursor"] else None,
         idle=bool(row["idle"]),
         last_success_at=moment(row["last_success_at"]),
         last_error=row["last_error"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ def owe(store: Store, chat_id: str, batch: list[Paper], *, start: float = 0.1) -
     store.polls.commit_query(
         store.polls.start(),
         sub.normalized,
-        "2021-06-07",
+        date(2021, 6, 7),
         "w",
         len(batch),
         [sub],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ def owe(store: Store, chat: Chat, query: str, batch: list[Paper], base: float) -
     store.polls.commit_query(
         store.polls.start(),
         query,
-        "2026-11-26",
+        date(2026, 11, 26),
         "w",
         len(batch),
         [sub],

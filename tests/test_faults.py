@@ -84,7 +84,7 @@ def test_random_pubmed_faults_over_many_polls_lose_nothing(
         failures += len(report.failures)
         after = {s.normalized: s.cursor for s in store.polls.query_states()}
         for query, _ in report.failures:  # a failed query's cursor never moves
-            assert after.get(query, "") == before.get(query, "")
+            assert after.get(query) == before.get(query)
         asyncio.run(deliver_pending(store, {"local": channel}, settings))
     assert failures >= 4  # the faults really bit
     daily_pubmed.reset()
@@ -125,7 +125,7 @@ def platform_store(path: Path, platform: str, papers: int) -> tuple[Store, list[
         store.polls.commit_query(
             store.polls.start(),
             "q",
-            "d",
+            date(2021, 6, 7),
             "w",
             len(batch),
             [sub],

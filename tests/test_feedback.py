@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -92,7 +92,13 @@ def test_a_like_in_a_chat_moves_its_next_card_and_only_its_own(tmp_path: Path) -
     subs = [store.chats.add_subscription(c.id, "q", "q", 50) for c in (a, b)]
     store.feedback.record(a.id, "user-1", first.pmid, "up")
     store.polls.commit_query(
-        store.polls.start(), "q", "d", "w", 1, subs, [(s, later.pmid, BASE) for s in subs]
+        store.polls.start(),
+        "q",
+        date(2021, 6, 7),
+        "w",
+        1,
+        subs,
+        [(s, later.pmid, BASE) for s in subs],
     )
     channel = RecordingChannel()
     settings = Settings.from_env({}, env_file=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ def owe(
     store.polls.commit_query(
         store.polls.start(),
         QUERY,
-        "2026-11-26",
+        date(2026, 11, 26),
         "w",
         len(papers),
         [sub],

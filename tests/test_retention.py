@@ -238,7 +238,7 @@ def test_commit_of_a_query_whose_papers_were_pruned_meanwhile_writes_nothing(
         outcome = store.polls.commit_query(
             run,
             "zebrafish",
-            cursor="2030-01-01",
+            cursor=date(2030, 1, 1),
             window="2029/12/31-2030/01/01",
             found=1,
             subscriptions=[sub],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 import bibtexparser
@@ -77,7 +78,7 @@ def test_export_without_saved_papers_takes_the_last_30_days_of_alerts(store: Sto
     store.polls.commit_query(
         store.polls.start(),
         "q",
-        "d",
+        date(2021, 6, 7),
         "w",
         4,
         [sub],
@@ -103,7 +104,7 @@ def test_export_alerts_gives_the_alerts_even_when_papers_are_saved(store: Store)
     store.polls.commit_query(
         store.polls.start(),
         "q",
-        "d",
+        date(2021, 6, 7),
         "w",
         len(alerts),
         [sub],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,14 +143,14 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
     one = store.polls.commit_query(
         run,
         "q1",
-        "2021-06-07",
+        date(2021, 6, 7),
         "w",
         1,
         [a1, b1],
         [(a1, paper.pmid, _score(0.5)), (b1, paper.pmid, _score(0.5))],
     )
     two = store.polls.commit_query(
-        run, "q2", "2021-06-07", "w", 1, [a2], [(a2, paper.pmid, _score(0.9))]
+        run, "q2", date(2021, 6, 7), "w", 1, [a2], [(a2, paper.pmid, _score(0.9))]
     )
     assert (one.new_matches, one.new_deliveries) == (2, 2)
     assert (two.new_matches, two.new_deliveries) == (1, 0)
@@ -159,10 +159,16 @@ def test_one_delivery_per_chat_and_pmid_however_many_subscriptions_match(store: 
     assert owed[0].score == 0.9  # the best of the chat's matches
     assert [m.number for m in store.outbox.matched_queries(a.id, paper.pmid)] == [2, 1]
     again = store.polls.commit_query(
-        store.polls.start(), "q1", "2021-06-08", "w", 1, [a1, b1], [(a1, paper.pmid, _score(0.5))]
+        store.polls.start(),
+        "q1",
+        date(2021, 6, 8),
+        "w",
+        1,
+        [a1, b1],
+        [(a1, paper.pmid, _score(0.5))],
     )
     assert (again.new_matches, again.new_deliveries) == (0, 0)
-    assert store.polls.query_state("q1").cursor == "2021-06-08"
+    assert store.polls.query_state("q1").cursor == date(2021, 6, 8)
 
 
 def test_the_matches_of_many_papers_are_read_at_once_for_one_chat(store: Store) -> None:
@@ -179,14 +185,14 @@ def test_the_matches_of_many_papers_are_read_at_once_for_one_chat(store: Store) 
     store.polls.commit_query(
         run,
         "q1",
-        "d",
+        date(2021, 6, 7),
         "w",
         1,
         [a1, b1],
         [(s, p.pmid, _score(0.5)) for p in batch for s in (a1, b1)],
     )
     store.polls.commit_query(
-        run, "q2", "d", "w", 1, [a2], [(a2, p.pmid, _score(0.9)) for p in batch[::2]]
+        run, "q2", date(2021, 6, 7), "w", 1, [a2], [(a2, p.pmid, _score(0.9)) for p in batch[::2]]
     )
     found = store.outbox.matched_queries_many(a.id, [p.pmid for p in batch] + ["1"])
     assert "1" not in found
@@ -208,7 +214,7 @@ def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store)
     store.polls.commit_query(
         run,
         "q",
-        "2021-06-07",
+        date(2021, 6, 7),
         "w",
         5,
         [sub],
@@ -230,7 +236,7 @@ def test_outbox_plans_cards_then_one_list_and_skips_what_must_wait(store: Store)
     later = papers(6)[5]
     store.papers.save([later])
     store.polls.commit_query(
-        store.polls.start(), "q", "2021-06-08", "w", 1, [sub], [(sub, later.pmid, _score(0.9))]
+        store.polls.start(), "q", date(2021, 6, 8), "w", 1, [sub], [(sub, later.pmid, _score(0.9))]
     )
     store.outbox.plan(max_cards=2)
     assert later.pmid not in {d.pmid for d in store.outbox.due(FAR_FUTURE)}
@@ -243,7 +249,13 @@ def test_marking_sent_and_deactivating_a_chat(store: Store) -> None:
     chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
     sub = _sub(store, chat.id, "q")
     store.polls.commit_query(
-        store.polls.start(), "q", "d", "w", 2, [sub], [(sub, p.pmid, _score(0.5)) for p in batch]
+        store.polls.start(),
+        "q",
+        date(2021, 6, 7),
+        "w",
+        2,
+        [sub],
+        [(sub, p.pmid, _score(0.5)) for p in batch],
     )
     store.outbox.plan(10)
     first, _ = store.outbox.due(FAR_FUTURE)
@@ -262,7 +274,13 @@ def test_a_lists_progress_counts_confirmed_messages_until_the_list_is_done(store
     chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
     sub = _sub(store, chat.id, "q")
     store.polls.commit_query(
-        store.polls.start(), "q", "d", "w", 5, [sub], [(sub, p.pmid, _score(0.5)) for p in batch]
+        store.polls.start(),
+        "q",
+        date(2021, 6, 7),
+        "w",
+        5,
+        [sub],
+        [(sub, p.pmid, _score(0.5)) for p in batch],
     )
     store.outbox.plan(max_cards=1)
     rows = [d for d in store.outbox.due(FAR_FUTURE) if d.kind == "list"]
@@ -286,7 +304,13 @@ def test_a_leased_delivery_cannot_be_claimed_twice(store: Store) -> None:
     chat = store.chats.get_or_create("local", "", "a", DEFAULTS)
     sub = _sub(store, chat.id, "q")
     store.polls.commit_query(
-        store.polls.start(), "q", "d", "w", 1, [sub], [(sub, batch[0].pmid, _score(0.5))]
+        store.polls.start(),
+        "q",
+        date(2021, 6, 7),
+        "w",
+        1,
+        [sub],
+        [(sub, batch[0].pmid, _score(0.5))],
     )
     store.outbox.plan(10)
     start = datetime(2026, 1, 1, tzinfo=UTC)
