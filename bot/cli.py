@@ -340,10 +340,21 @@ def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     finally:
         store.close()
     if args.format == "json":
-        out.write(json.dumps(asdict(stats), ensure_ascii=False, indent=2) + "\n")
+        out.write(_json(asdict(stats)))
     else:
         out.write(overview.stats_text(stats))
     return 0
+
+
+def _json(value: object) -> str:
+    """The operator's JSON: times as the ISO 8601 text they are stored as."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_iso) + "\n"
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
@@ -353,8 +364,7 @@ def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     finally:
         store.close()
     if args.format == "json":
-        listed = [asdict(chat) for chat in chats]
-        out.write(json.dumps({"chats": listed}, ensure_ascii=False, indent=2) + "\n")
+        out.write(_json({"chats": [asdict(chat) for chat in chats]}))
     else:
         out.write(overview.chats_text(chats))
     return 0

@@ -300,8 +300,8 @@ class PollResult:
 
 
 # --- the operator's view (`paper-surfer stats` and `chats`) -------------------------------------
-# Their JSON is `dataclasses.asdict` of these, so field order is the JSON's key order; times
-# stay the database's ISO text there, as scripts reading the JSON already expect.
+# Their JSON is `dataclasses.asdict` of these (times written as ISO 8601 text), so field order
+# is the JSON's key order.
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +319,8 @@ class SubscriptionCounts:
 @dataclass(frozen=True, slots=True)
 class LastPoll:
     id: int
-    started_at: str
-    finished_at: str | None
+    started_at: datetime
+    finished_at: datetime | None
     queries: int
     failed_queries: int
     requests: int
@@ -344,7 +344,7 @@ class Stats:
     queries: int
     papers: int
     deliveries: dict[str, int]  # by state, every state named
-    oldest_pending: str | None
+    oldest_pending: datetime | None
     last_poll: LastPoll | None
     database: DatabaseSize
 
@@ -368,5 +368,5 @@ class ChatOverview:
     active: bool
     paused: bool
     retired_because: str
-    created_at: str
+    created_at: datetime
     subscriptions: tuple[ChatSubscription, ...]

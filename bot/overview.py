@@ -73,13 +73,13 @@ def _last_poll(poll: LastPoll | None, now: datetime) -> str:
     )
 
 
-def _when(stamp: str) -> str:
-    """'2025-06-01T08:00:00+00:00' -> '2025-06-01 08:00 UTC'."""
-    return f"{datetime.fromisoformat(stamp).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def _when(moment: datetime) -> str:
+    """'2025-06-01 08:00 UTC'."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _ago(stamp: str, now: datetime) -> str:
-    seconds = max(0, int((now - datetime.fromisoformat(stamp)).total_seconds()))
+def _ago(moment: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - moment).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds // size} {unit} ago"

@@ -19,7 +19,7 @@ from bot.models import (
     SubscriptionCounts,
 )
 from storage.errors import BackupError
-from storage.rows import one, rows
+from storage.rows import moment, one, rows, stamp
 
 if TYPE_CHECKING:
     from storage import Store
@@ -58,8 +58,8 @@ class Admin:
         if poll is not None:
             last_poll = LastPoll(
                 id=poll["id"],
-                started_at=poll["started_at"],
-                finished_at=poll["finished_at"] or None,
+                started_at=stamp(poll["started_at"]),
+                finished_at=moment(poll["finished_at"]),
                 queries=poll["queries"],
                 failed_queries=poll["failed_queries"],
                 requests=poll["requests"],
@@ -75,7 +75,7 @@ class Admin:
             queries=int(queries),
             papers=int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]),
             deliveries={state: int(states.get(state, 0)) for state in DELIVERY_STATES},
-            oldest_pending=oldest,
+            oldest_pending=moment(oldest),
             last_poll=last_poll,
             database=self.size(),
         )
@@ -113,7 +113,7 @@ class Admin:
                 active=bool(row["active"]),
                 paused=bool(row["paused"]),
                 retired_because=row["deactivated_reason"],
-                created_at=row["created_at"],
+                created_at=stamp(row["created_at"]),
                 subscriptions=tuple(subscriptions.get(row["id"], [])),
             )
             for row in rows(db.execute("SELECT * FROM chats ORDER BY id"))
