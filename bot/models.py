@@ -317,19 +317,6 @@ class SubscriptionCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class LastPoll:
-    id: int
-    started_at: datetime
-    finished_at: datetime | None
-    queries: int
-    failed_queries: int
-    requests: int
-    new_papers: int
-    matches: int
-    deliveries: int
-
-
-@dataclass(frozen=True, slots=True)
 class DatabaseSize:
     path: str
     bytes: int
@@ -345,7 +332,7 @@ class Stats:
     papers: int
     deliveries: dict[str, int]  # by state, every state named
     oldest_pending: datetime | None
-    last_poll: LastPoll | None
+    last_poll: PollRun | None
     database: DatabaseSize
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.models import ChatOverview, LastPoll, Stats
+from bot.models import ChatOverview, PollRun, Stats
 
 
 def stats_text(stats: Stats, now: datetime | None = None) -> str:
@@ -60,7 +60,7 @@ def chats_text(chats: list[ChatOverview]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _last_poll(poll: LastPoll | None, now: datetime) -> str:
+def _last_poll(poll: PollRun | None, now: datetime) -> str:
     if poll is None:
         return "none yet"
     started = f"#{poll.id} at {_when(poll.started_at)} ({_ago(poll.started_at, now)})"

@@ -13,13 +13,12 @@ from bot.models import (
     ChatOverview,
     ChatSubscription,
     DatabaseSize,
-    LastPoll,
     PlatformChats,
     Stats,
     SubscriptionCounts,
 )
 from storage.errors import BackupError
-from storage.rows import moment, one, rows, stamp
+from storage.rows import moment, rows, stamp
 
 if TYPE_CHECKING:
     from storage import Store
@@ -53,20 +52,6 @@ class Admin:
         oldest = db.execute(
             "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'"
         ).fetchone()[0]
-        poll = one(db.execute("SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1"))
-        last_poll = None
-        if poll is not None:
-            last_poll = LastPoll(
-                id=poll["id"],
-                started_at=stamp(poll["started_at"]),
-                finished_at=moment(poll["finished_at"]),
-                queries=poll["queries"],
-                failed_queries=poll["failed_queries"],
-                requests=poll["requests"],
-                new_papers=poll["new_papers"],
-                matches=poll["matches"],
-                deliveries=poll["deliveries"],
-            )
         return Stats(
             chats=chats,
             subscriptions=SubscriptionCounts(
@@ -76,7 +61,7 @@ class Admin:
             papers=int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]),
             deliveries={state: int(states.get(state, 0)) for state in DELIVERY_STATES},
             oldest_pending=moment(oldest),
-            last_poll=last_poll,
+            last_poll=self._store.polls.latest(),
             database=self.size(),
         )
 

@@ -92,6 +92,11 @@ class Polls:
         row = one(self._store.db.execute("SELECT * FROM poll_runs WHERE id = ?", [run]))
         return _poll_run(row) if row else None
 
+    def latest(self) -> PollRun | None:
+        """The newest poll run, finished or not; None before the first poll."""
+        row = one(self._store.db.execute("SELECT * FROM poll_runs ORDER BY id DESC LIMIT 1"))
+        return _poll_run(row) if row else None
+
     # --- query cursors -------------------------------------------------------------------------
 
     def query_state(self, normalized: str) -> QueryState | None:
