@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.app import App
 from bot.cards import Card, Collection
 from bot.cli import main
 from bot.models import Paper, Score
@@ -123,3 +126,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def connected(app: App, platform: str) -> AsyncIterator[App]:
+    """`app` with its `platform` channel started and connected (within 20 s); the channel
+    stopped and the app closed afterwards, whatever happened in between."""
+    channel = app.channels[platform]
+    await channel.start()
+    try:
+        await asyncio.wait_for(channel.ready.wait(), timeout=20)  # type: ignore[attr-defined]
+        yield app
+    finally:
+        await channel.stop()
+        app.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from fixtures import DAILY, fixture, free_port
+from fixtures import DAILY, connected, fixture, free_port
 from servers.eutils import FakeEutils
 from servers.slack import FakeSlack, signed_request_headers, slash_command_body
 from servers.telegram import FakeTelegram
@@ -25,7 +25,6 @@ from bot.app import App
 from bot.config import Settings
 from bot.limits import COMMAND_BURST
 from handlers.slack import SlackChannel
-from handlers.telegram import TelegramChannel
 
 FLOODER, QUIET = 1002, 1003  # Telegram private chats; the flooder's client is in Korean
 SECRET = "signing-secret-for-tests"
@@ -79,15 +78,8 @@ async def telegram_app(
         settings(pubmed, tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_URL=base_url),
         io.StringIO(),
     )
-    channel = app.channels["telegram"]
-    assert isinstance(channel, TelegramChannel)
-    await channel.start()
-    try:
-        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+    async with connected(app, "telegram"):
         yield app
-    finally:
-        await channel.stop()
-        app.close()
 
 
 def texts(telegram: FakeTelegram, chat_id: int) -> list[str]:
@@ -183,15 +175,8 @@ async def slack_app(pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path) -> Asy
         ),
         io.StringIO(),
     )
-    channel = app.channels["slack"]
-    assert isinstance(channel, SlackChannel)
-    await channel.start()
-    try:
-        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+    async with connected(app, "slack"):
         yield app
-    finally:
-        await channel.stop()
-        app.close()
 
 
 async def slash_command(

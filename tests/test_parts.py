@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import DAILY, fixture, free_port
+from fixtures import DAILY, connected, fixture, free_port
 from received import left_out, slack_linked, telegram_linked
 from servers.slack import FakeSlack, validate_blocks
 from servers.telegram import FakeTelegram
@@ -107,15 +107,10 @@ async def running(tmp_path: Path, platform: str, fake: Any) -> AsyncIterator[App
             "SLACK_API_URL": fake.api_url,
             "SLACK_PORT": str(free_port()),
         }
-    app = App.create(Settings.from_env(env, env_file=None), io.StringIO())
-    channel = app.channels[platform]
-    await channel.start()
-    try:
-        await channel.ready.wait()  # type: ignore[attr-defined]
+    async with connected(
+        App.create(Settings.from_env(env, env_file=None), io.StringIO()), platform
+    ) as app:
         yield app
-    finally:
-        await channel.stop()
-        app.close()
 
 
 async def deliver(app: App, at: datetime) -> DeliveryReport:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from fixtures import connected
 from received import slack_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.slack import (
@@ -86,14 +87,8 @@ def make_app(pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path, **extra: str)
 
 @pytest.fixture
 async def app(pubmed: FakeEutils, slack: FakeSlack, tmp_path: Path) -> AsyncIterator[App]:
-    application = make_app(pubmed, slack, tmp_path)
-    channel = application.channels["slack"]
-    assert isinstance(channel, SlackChannel)
-    await channel.start()
-    await asyncio.wait_for(channel.ready.wait(), timeout=20)
-    yield application
-    await channel.stop()
-    application.close()
+    async with connected(make_app(pubmed, slack, tmp_path), "slack") as application:
+        yield application
 
 
 def endpoint(app: App) -> str:

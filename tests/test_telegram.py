@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import bot_environment, start_bot
+from fixtures import bot_environment, connected, start_bot
 from received import telegram_pmids as card_pmids
 from servers.eutils import FakeEutils
 from servers.own_process import telegram_in_own_process
@@ -79,15 +79,10 @@ def make_app(pubmed: FakeEutils, telegram: Any, tmp_path: Path, **extra: str) ->
 @asynccontextmanager
 async def running(app: App) -> AsyncIterator[TelegramChannel]:
     """The app's Telegram channel, started and connected; stopped and the app closed after."""
-    channel = app.channels["telegram"]
-    assert isinstance(channel, TelegramChannel)
-    await channel.start()
-    try:
-        await asyncio.wait_for(channel.ready.wait(), timeout=20)
+    async with connected(app, "telegram"):
+        channel = app.channels["telegram"]
+        assert isinstance(channel, TelegramChannel)
         yield channel
-    finally:
-        await channel.stop()
-        app.close()
 
 
 @pytest.fixture
