@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.finding import shorten
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
-from bot.summary import Summarize, shorten, summarize
+from bot.summary import Summarize, summarize
 from storage import Store
 
 FULL = 10  # papers shown in full; the rest follow as short links

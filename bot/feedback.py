@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from bot.i18n import t
 from bot.models import Paper, Score
 from bot.scoring import category
-from bot.summary import GENERIC_HEADINGS
+from bot.topics import GENERIC_HEADINGS
 
 MAX_SHIFT = 0.2
 PER_TERM = 0.04

@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from bot.config import Settings
+from bot.finding import shorten
 from bot.models import Paper
-from bot.summary import LANGUAGE_NAMES, Summary, shorten, summarize
+from bot.summary import LANGUAGE_NAMES, Summary, summarize
 from storage import Store
 
 log = logging.getLogger(__name__)

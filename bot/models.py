@@ -26,6 +26,117 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorName:
+    """One author as PubMed names them: its name parts, or a collective (group) name."""
+
+    last: str = ""
+    fore: str = ""
+    initials: str = ""
+    suffix: str = ""
+    collective: str = ""
+
+
+# The CommentsCorrections links a reader needs (PubMed has more: "Cites", "ReprintOf"...).
+CORRECTION_TYPES = (
+    "RetractionIn",
+    "RetractionOf",
+    "ErratumIn",
+    "ErratumFor",
+    "ExpressionOfConcernIn",
+    "ExpressionOfConcernFor",
+    "UpdateIn",
+    "UpdateOf",
+    "CommentIn",
+    "CommentOn",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A link to another record that changes how this one reads: its retraction notice, an
+    erratum, an expression of concern, an update, a comment; or, on a notice, what it concerns."""
+
+    type: str  # one of CORRECTION_TYPES
+    pmid: str  # "" when PubMed names the other record only by its citation
+    source: str  # the other record's citation, as PubMed writes it
+
+    @property
+    def url(self) -> str:
+        """The other record in PubMed, or "" when the link has no PMID."""
+        return f"https://pubmed.ncbi.nlm.nih.gov/{quote(self.pmid, safe='')}/" if self.pmid else ""
+
+
+PaperStatus = Literal["retracted", "expression-of-concern", "corrected", "preprint", ""]
+PaperKind = Literal["research", "review", "notice", "commentary", "other"]
+PAPER_KINDS: tuple[PaperKind, ...] = get_args(PaperKind)
+
+# Publication types that make a record a notice about another record, not an article.
+NOTICE_TYPES = frozenset(
+    {"Retraction of Publication", "Published Erratum", "Expression of Concern"}
+)
+COMMENTARY_TYPES = frozenset(
+    {"Editorial", "Comment", "Letter", "News", "Newspaper Article", "Interview"}
+)
+REVIEW_TYPES = frozenset(
+    {
+        "Review",
+        "Systematic Review",
+        "Scoping Review",
+        "Meta-Analysis",
+        "Practice Guideline",
+        "Guideline",
+        "Consensus Development Conference",
+        "Consensus Development Conference, NIH",
+    }
+)
+# Records that are neither research, a review, a notice nor commentary (when nothing else says so).
+OTHER_TYPES = frozenset(
+    {
+        "Biography",
+        "Portrait",
+        "Lecture",
+        "Historical Article",
+        "Video-Audio Media",
+        "Congress",
+        "Directory",
+        "Dataset",
+        "Patient Education Handout",
+        "Bibliography",
+        "Legal Case",
+        "Legislation",
+        "Webcast",
+        "Autobiography",
+        "Interactive Tutorial",
+        "Dictionary",
+        "Periodical Index",
+    }
+)
+
+
+# Types of primary research: a research letter with a video is still research.
+_RESEARCH_TYPES = frozenset(
+    {
+        "Randomized Controlled Trial",
+        "Clinical Trial",
+        "Clinical Trial, Phase I",
+        "Clinical Trial, Phase II",
+        "Clinical Trial, Phase III",
+        "Clinical Trial, Phase IV",
+        "Controlled Clinical Trial",
+        "Pragmatic Clinical Trial",
+        "Observational Study",
+        "Case Reports",
+        "Comparative Study",
+        "Multicenter Study",
+        "Evaluation Study",
+        "Validation Study",
+        "Twin Study",
+        "Clinical Study",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Paper:
     """One PubMed record, with every field of the paper record in INTERFACES.md."""
 
@@ -51,6 +162,9 @@ class Paper:
     pages: str = ""
     entrez_date: str = ""
     is_book: bool = False
+    author_names: tuple[AuthorName, ...] = ()  # the same authors as `authors`, in parts
+    corrections: tuple[Correction, ...] = ()
+    coi_statement: str = ""
 
     # Identifiers come from records that publishers write (a DOI is whatever its publisher
     # chose, "<", ">" and all): percent-encoded in a URL, none can end a link early or smuggle
@@ -73,6 +187,39 @@ class Paper:
         return f"https://doi.org/{quote(self.doi, safe='/:;()')}" if self.doi else ""
 
     @property
+    def status(self) -> PaperStatus:
+        """What PubMed says happened to the article since: the gravest of its links and types."""
+        links = {c.type for c in self.corrections}
+        types = set(self.publication_types)
+        if "RetractionIn" in links or "Retracted Publication" in types:
+            return "retracted"
+        if "ExpressionOfConcernIn" in links:
+            return "expression-of-concern"
+        if "ErratumIn" in links or "Corrected and Republished Article" in types:
+            return "corrected"
+        if "Preprint" in types:
+            return "preprint"
+        return ""
+
+    @property
+    def kind(self) -> PaperKind:
+        """What sort of record it is, by PubMed's publication types (never by its words)."""
+        types = set(self.publication_types)
+        if types & NOTICE_TYPES:
+            return "notice"
+        if types & COMMENTARY_TYPES:
+            return "commentary"
+        if types & REVIEW_TYPES:
+            return "review"
+        if types & OTHER_TYPES and not types & _RESEARCH_TYPES:
+            return "other"
+        return "research"
+
+    def links(self, *types: str) -> tuple[Correction, ...]:
+        """The corrections of the given types, in the record's order."""
+        return tuple(c for c in self.corrections if c.type in types)
+
+    @property
     def year(self) -> str:
         return self.pub_date[:4]
 
@@ -89,10 +236,14 @@ class Paper:
         record["abstract"] = self.abstract
         record["abstract_sections"] = [asdict(s) for s in self.abstract_sections]
         record["grants"] = [asdict(g) for g in self.grants]
+        record["author_names"] = [asdict(a) for a in self.author_names]
+        record["corrections"] = [asdict(c) for c in self.corrections]
         for key, value in record.items():
             if isinstance(value, tuple):
                 record[key] = list(value)
         record["url"] = self.url
+        record["status"] = self.status
+        record["kind"] = self.kind
         return record
 
     @classmethod
@@ -125,6 +276,11 @@ class Paper:
             pages=record.get("pages", ""),
             entrez_date=record.get("entrez_date", ""),
             is_book=bool(record.get("is_book", False)),
+            author_names=tuple(AuthorName(**a) for a in record.get("author_names", [])),
+            corrections=tuple(
+                Correction(c["type"], c["pmid"], c["source"]) for c in record.get("corrections", [])
+            ),
+            coi_statement=record.get("coi_statement", ""),
         )
 
 

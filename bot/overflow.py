@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from bot.finding import shorten
 from bot.i18n import t
 from bot.models import search_url
-from bot.summary import shorten
 
 # Messages a list or a digest may take, the notice of what did not fit included. Three keep a
 # chat readable and let a list or digest go out within the send lease (bot/delivery.py).

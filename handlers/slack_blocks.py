@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 from bot import overflow
 from bot.cards import Card
+from bot.finding import shorten
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
-from bot.summary import shorten
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150

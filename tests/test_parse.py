@@ -17,7 +17,7 @@ import pytest
 from fixtures import FIXTURES, fixture
 
 from bot.errors import ParseError
-from bot.models import AbstractSection, Deletion, Grant, Paper
+from bot.models import AbstractSection, AuthorName, Correction, Deletion, Grant, Paper
 from bot.pubmed.parse import iter_records, parse_bytes
 
 SAMPLE_2019 = "fatcat__pubmedsample_2019.xml"
@@ -985,6 +985,14 @@ def test_daily_update_first_record_field_by_field(
         pages="187-94",
         entrez_date="2000-03-08",
         is_book=False,
+        author_names=(
+            AuthorName("Bainton", "R J", "RJ"),
+            AuthorName("Tsai", "L T", "LT"),
+            AuthorName("Singh", "C M", "CM"),
+            AuthorName("Moore", "M S", "MS"),
+            AuthorName("Neckameyer", "W S", "WS"),
+            AuthorName("Heberlein", "U", "U"),
+        ),
     )
     assert paper.url == "https://pubmed.ncbi.nlm.nih.gov/10704411/"
 
@@ -1124,3 +1132,112 @@ def test_paper_record_is_complete_json() -> None:
         "We designed and generated pulmonary imaging biomarker pipelines"
     )
     assert record["pub_date"] == "2018-04"
+
+
+# --------------------------------------------------------------------------------------------
+# What PubMed says about the article: its links, status, kind, name parts, COI (issue 14)
+# Expected values are read by hand from each record's XML.
+# --------------------------------------------------------------------------------------------
+
+
+def test_retracted_paper_has_its_retraction_and_erratum_links_and_status() -> None:
+    """8863847 lists an erratum (citation only) and its retraction notice 9499167: both links
+    are in the record and its status is retracted."""
+    paper = the_paper(SAMPLE_2019, "8863847")
+    assert paper.corrections == (
+        Correction("ErratumIn", "", "Mol Pharmacol 1997 Mar;51(3):533"),
+        Correction(
+            "RetractionIn",
+            "9499167",
+            "Wu D, Yang CM, Lau YT, Chen JC. Mol Pharmacol. 1998 Feb;53(2):346",
+        ),
+    )
+    assert paper.status == "retracted"
+    assert paper.kind == "research"
+    record = paper.to_record()
+    assert record["status"] == "retracted"
+    assert record["corrections"][1] == {
+        "type": "RetractionIn",
+        "pmid": "9499167",
+        "source": "Wu D, Yang CM, Lau YT, Chen JC. Mol Pharmacol. 1998 Feb;53(2):346",
+    }
+
+
+def test_notices_are_notices_whatever_their_words() -> None:
+    """A retraction notice (34092875, 9634358), an erratum (33971153) and an expression of
+    concern (34096680) are of kind notice, each linked to the article it concerns."""
+    daily = papers_in(DAILY_UPDATE)
+    retraction = daily["34092875"]
+    assert retraction.kind == "notice"
+    assert retraction.links("RetractionOf") == (
+        Correction("RetractionOf", "31031480", "Anesth Essays Res. 2019 Jan-Mar;13(1):50-56"),
+    )
+    erratum = daily["33971153"]
+    assert erratum.kind == "notice"
+    assert erratum.links("ErratumFor")[0].pmid == "33894834"
+    concern = daily["34096680"]
+    assert concern.kind == "notice"
+    assert concern.links("ExpressionOfConcernFor")[0].pmid == "32090497"
+    old_notice = the_paper(SAMPLE_2019, "9634358")
+    assert old_notice.kind == "notice"
+    assert old_notice.links("RetractionOf")[0].pmid == "8393056"
+
+
+def test_status_comes_from_links_and_types() -> None:
+    """32090497 has an expression of concern, 32497602 an erratum, 32995776 is a preprint, and
+    the daily slice's first paper has nothing."""
+    daily = papers_in(DAILY_UPDATE)
+    assert daily["32090497"].status == "expression-of-concern"
+    assert daily["32090497"].links("ExpressionOfConcernIn")[0].pmid == "34096680"
+    assert daily["32497602"].status == "corrected"
+    assert daily["32497602"].links("ErratumIn")[0].pmid == "34090657"
+    assert daily["32995776"].status == "preprint"
+    assert daily["10704411"].status == ""
+    assert daily["10704411"].corrections == ()
+
+
+def test_kind_follows_publication_types() -> None:
+    """Editorial 32497602 and letter 34052440 are commentary, video 34096911 is other, a
+    plain journal article is research; a review is a review."""
+    daily = papers_in(DAILY_UPDATE)
+    assert daily["32497602"].kind == "commentary"
+    assert daily["34052440"].kind == "commentary"
+    assert daily["34096911"].kind == "other"
+    assert daily["34097044"].kind == "research"
+    reviews = [p for p in daily.values() if p.publication_types == ("Journal Article", "Review")]
+    assert reviews
+    assert {p.kind for p in reviews} == {"review"}
+
+
+def test_author_names_keep_pubmeds_parts_suffixes_and_groups() -> None:
+    """Name parts come as PubMed gives them: a suffix (9575322), a collective name
+    (29963580); one entry per display name, in the same order."""
+    hardy = the_paper(SAMPLE_2019, "9575322")
+    index = hardy.authors.index("R H Hardy Jr")
+    assert hardy.author_names[index] == AuthorName("Hardy", "R H", "RH", "Jr")
+    group = the_paper("biopython__pubmed7.xml")
+    assert AuthorName(collective="Canadian Respiratory Research Network") in group.author_names
+    assert group.author_names[0] == AuthorName("Guo", "Fumin", "F")
+    assert len(group.author_names) == len(group.authors)
+    record = group.to_record()
+    assert record["author_names"][0] == {
+        "last": "Guo",
+        "fore": "Fumin",
+        "initials": "F",
+        "suffix": "",
+        "collective": "",
+    }
+
+
+def test_conflict_of_interest_statement_is_kept() -> None:
+    """The CoiStatement of 27797938 is in the record; papers without one have ""."""
+    assert (
+        the_paper("biopython__pubmed4.xml").coi_statement == "Competing interests: None declared."
+    )
+    assert papers_in(DAILY_UPDATE)["10704411"].coi_statement == ""
+
+
+def test_new_fields_survive_a_round_trip_through_the_stored_record() -> None:
+    """A paper rebuilt from its JSON record keeps its links, name parts and COI statement."""
+    for paper in (the_paper(SAMPLE_2019, "8863847"), the_paper("biopython__pubmed7.xml")):
+        assert Paper.from_record(paper.to_record()) == paper

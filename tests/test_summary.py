@@ -7,9 +7,11 @@ import re
 import pytest
 from fixtures import fixture
 
+from bot.design import study_design
+from bot.finding import key_finding, shorten
 from bot.models import AbstractSection, Paper
 from bot.pubmed.parse import iter_records
-from bot.summary import MAX_LENGTH, key_finding, shorten, study_design, summarize
+from bot.summary import MAX_LENGTH, summarize
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -150,7 +152,8 @@ def test_without_mesh_the_keywords_are_the_topic() -> None:
 
 def test_korean_design_names_agree_with_the_glossary() -> None:
     """The Korean design names are those the glossary gives the matching publication types."""
-    from bot.summary import DESIGNS, glossary
+    from bot.design import DESIGNS
+    from bot.topics import glossary
 
     types = glossary()["publication_types"]
     korean = {key: ko for key, _, ko in DESIGNS}

@@ -17,7 +17,15 @@ from typing import IO
 from lxml import etree
 
 from bot.errors import ParseError
-from bot.models import AbstractSection, Deletion, Grant, Paper
+from bot.models import (
+    CORRECTION_TYPES,
+    AbstractSection,
+    AuthorName,
+    Correction,
+    Deletion,
+    Grant,
+    Paper,
+)
 
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 _ROOT_TAGS = ("PubmedArticleSet", "PubmedBookArticleSet")
@@ -32,6 +40,7 @@ _MONTHS = {
 }
 
 _NAME_PARTS = frozenset(("LastName", "ForeName", "Initials", "Suffix", "CollectiveName"))
+_CORRECTION_TYPES = frozenset(CORRECTION_TYPES)
 
 Element = etree._Element
 
@@ -223,6 +232,10 @@ def _citation(citation: Element, fields: dict[str, object]) -> str:
             fields["mesh_terms"], fields["mesh_major"] = _mesh(child)
         elif tag == "KeywordList":
             keywords.extend(_child_texts(child, "Keyword"))
+        elif tag == "CommentsCorrectionsList":
+            fields["corrections"] = _corrections(child)
+        elif tag == "CoiStatement":
+            fields["coi_statement"] = _text(child)
         elif tag == "MedlineJournalInfo":
             for info in child:
                 if info.tag == "MedlineTA":
@@ -243,7 +256,7 @@ def _article_body(article: Element, fields: dict[str, object]) -> None:
             fields["abstract_sections"] = _abstract(child)
         elif tag == "AuthorList":
             if child.get("Type", "authors") == "authors":
-                fields["authors"] = _authors(child)
+                fields["authors"], fields["author_names"] = _authors(child)
         elif tag == "Journal":
             _journal(child, fields)
         elif tag == "Language":
@@ -315,7 +328,7 @@ def _finish_doi(fields: dict[str, object]) -> None:
 def _book(elem: Element) -> Paper:
     fields: dict[str, object] = {"is_book": True}
     book_title = publisher = ""
-    book_authors: tuple[str, ...] = ()
+    book_authors: tuple[tuple[str, ...], tuple[AuthorName, ...]] = ((), ())
     for part in elem:
         if part.tag == "BookDocument":
             _article_body(part, fields)
@@ -347,7 +360,8 @@ def _book(elem: Element) -> Paper:
     else:  # the whole book: its title is the title, its publisher stands where a journal would
         fields["title"] = book_title
         fields["journal"] = publisher
-    fields["authors"] = fields.get("authors") or book_authors
+    if not fields.get("authors"):
+        fields["authors"], fields["author_names"] = book_authors
     return Paper(**fields)  # type: ignore[arg-type]
 
 
@@ -367,23 +381,43 @@ def _abstract(abstract: Element) -> tuple[AbstractSection, ...]:
     return tuple(sections)
 
 
-def _authors(author_list: Element) -> tuple[str, ...]:
-    names = []
+def _authors(author_list: Element) -> tuple[tuple[str, ...], tuple[AuthorName, ...]]:
+    """Display names and PubMed's own name parts, for the same authors in the same order."""
+    names: list[str] = []
+    parted: list[AuthorName] = []
     for author in author_list:
         if author.tag != "Author" or author.get("ValidYN") == "N":
             continue
         parts = {child.tag: _text(child) for child in author if child.tag in _NAME_PARTS}
-        if parts.get("CollectiveName"):
-            name = parts["CollectiveName"]
-        elif parts.get("ForeName"):
-            name = _join(parts["ForeName"], parts.get("LastName", ""), parts.get("Suffix", ""))
+        last, fore = parts.get("LastName", ""), parts.get("ForeName", "")
+        initials, suffix = parts.get("Initials", ""), parts.get("Suffix", "")
+        collective = parts.get("CollectiveName", "")
+        if collective:
+            name = collective
+        elif fore:
+            name = _join(fore, last, suffix)
         else:
-            name = _join(
-                parts.get("LastName", ""), parts.get("Initials", ""), parts.get("Suffix", "")
-            )
+            name = _join(last, initials, suffix)
         if name:
             names.append(name)
-    return tuple(names)
+            parted.append(AuthorName(last, fore, initials, suffix, collective))
+    return tuple(names), tuple(parted)
+
+
+def _corrections(link_list: Element) -> tuple[Correction, ...]:
+    links = []
+    for link in link_list:
+        ref_type = link.get("RefType", "")
+        if link.tag != "CommentsCorrections" or ref_type not in _CORRECTION_TYPES:
+            continue
+        pmid = source = ""
+        for child in link:
+            if child.tag == "PMID":
+                pmid = _text(child)
+            elif child.tag == "RefSource":
+                source = _text(child)
+        links.append(Correction(ref_type, pmid, source))
+    return tuple(links)
 
 
 def _join(*parts: str) -> str:
