@@ -247,6 +247,7 @@ async def test_many_chats_at_once_keep_within_telegrams_flood_limits(
                 )
             _, delivered = await app.poll_and_deliver()
         assert delivered.messages >= 80  # well over two seconds' worth at 30 a second
+        assert telegram.flood_list() == []
         assert telegram.throttled_total() == 0
         for chat_id in chats:
             pmids = card_pmids(telegram, chat_id)

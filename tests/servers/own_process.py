@@ -24,6 +24,10 @@ class RemoteTelegram(FakeTelegram):
         """How many sends were answered 429."""
         return sum(self.throttled.values())
 
+    def flood_list(self) -> list[str]:
+        """Which flood limit each flood 429 enforced."""
+        return list(self.floods)
+
     def error_list(self) -> list[str]:
         """Anything the fake could not handle (should stay empty)."""
         return list(self.errors)
@@ -44,6 +48,7 @@ _Manager.register(
         "sent",
         "address",
         "throttled_total",
+        "flood_list",
         "error_list",
     ),
 )

@@ -824,6 +824,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.accepted: Counter[int] = Counter()  # messages delivered, per chat
         self.throttled: Counter[int] = Counter()  # sends answered 429, per chat
+        self.floods: list[str] = []  # which flood limit each flood 429 enforced, and by how much
         self.refused: Counter[int] = Counter()  # sends refused otherwise (400/403), per chat
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -1321,6 +1322,7 @@ class FakeTelegram:
             self._per_chat.clear()
             self.accepted.clear()
             self.throttled.clear()
+            self.floods.clear()
             self.refused.clear()
             self._changed.notify_all()
 
@@ -1763,12 +1765,24 @@ class FakeTelegram:
             waits.append(mine[len(mine) - GROUP_PER_MINUTE] + minute - now)
         wait = max(waits)
         if wait > 0:
+            self.floods.append(self._flood_reason(chat, now, overall, mine))
             seconds = max(1, math.ceil(wait))
             raise _Refusal(
                 429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
             )
         overall.append(now)
         mine.append(now)
+
+    def _flood_reason(
+        self, chat: _Chat, now: float, overall: deque[float], mine: deque[float]
+    ) -> str:
+        """Which limit a 429 enforced, so a failing test says how close the bot came."""
+        if len(overall) >= OVERALL_PER_SECOND:
+            span = now - overall[len(overall) - OVERALL_PER_SECOND]
+            return f"overall: {OVERALL_PER_SECOND + 1} messages within {span * 1000:.0f} ms"
+        if chat.type == "private":
+            return f"chat {chat.id}: {(now - mine[-1]) * 1000:.0f} ms after its last message"
+        return f"chat {chat.id}: {GROUP_PER_MINUTE + 1} messages within a minute"
 
     def _deliver(self, chat: _Chat, content: dict[str, Any]) -> dict[str, Any]:
         message = {
