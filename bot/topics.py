@@ -54,9 +54,43 @@ def topics(paper: Paper, language: str = "en") -> list[str]:
     major = [m for m in paper.mesh_major if m not in GENERIC_HEADINGS]
     other = [m for m in paper.mesh_terms if m not in GENERIC_HEADINGS]
     found: dict[str, str] = {}
-    for term in major or other or [k for k in paper.keywords if k.strip()]:
+    for term in major or other or _keyword_terms(paper.keywords):
         found.setdefault(normal_form(term), term)
     return list(found.values())[:MAX_TOPICS]
+
+
+# Keywords that name the kind of study: the summary says it already, as the design.
+_DESIGN_KEYWORDS = frozenset(
+    {
+        "case report",
+        "case series",
+        "clinical trial",
+        "cohort study",
+        "cross sectional study",
+        "case control study",
+        "literature review",
+        "meta analysis",
+        "narrative review",
+        "observational study",
+        "prospective study",
+        "randomized controlled trial",
+        "retrospective study",
+        "review",
+        "systematic review",
+    }
+)
+
+
+def _keyword_terms(keywords: tuple[str, ...]) -> list[str]:
+    """The authors' keywords as topics: a keyword that packs a list ("brain, apoptosis, central
+    nervous system", or split by semicolons) counts as its items, while one comma alone stays
+    whole ("Diabetes Mellitus, Type 1"); keywords naming the kind of study are left out."""
+    terms: list[str] = []
+    for keyword in keywords:
+        for part in keyword.split(";"):
+            items = part.split(",")
+            terms.extend(items if len(items) > 2 else [part])
+    return [t.strip() for t in terms if t.strip() and normal_form(t) not in _DESIGN_KEYWORDS]
 
 
 @cache

@@ -238,3 +238,21 @@ def test_unknown_terms_stay_in_english_and_repeats_count_once() -> None:
     assert topics(p) == ["AKT", "asthma"]
     assert topic_in("en", topics(p)) == "AKT; asthma"
     assert topic_in("ko", topics(p, "ko")) == "AKT; 천식"
+
+
+def test_a_keyword_packing_a_list_counts_as_its_items() -> None:
+    """A publisher's single keyword "brain, apoptosis, central nervous system" is three topics;
+    one comma alone, as in an inverted heading, keeps a keyword whole."""
+    packed = Paper(pmid="10", title="T", keywords=("brain, apoptosis, central nervous system",))
+    assert summarize(packed, "en").topic == "brain; apoptosis"
+    assert summarize(packed, "ko").topic == "뇌; 세포자멸사"
+    inverted = Paper(pmid="11", title="T", keywords=("Diabetes Mellitus, Type 1",))
+    assert summarize(inverted, "ko").topic == "제1형 당뇨병"
+
+
+def test_keywords_naming_the_kind_of_study_are_not_topics() -> None:
+    """33003956's keywords are "Shift work", "cohort study" and "sex differences": the design
+    already says it is a cohort study, so the topic is shift work and sex differences."""
+    record = daily_records("33003956")["33003956"]
+    assert summarize(record, "en").topic == "Shift work; sex differences"
+    assert summarize(record, "ko").topic == "교대 근무; sex differences"
