@@ -75,10 +75,18 @@ _DESIGN_KEYWORDS = frozenset(
         "prospective study",
         "randomized controlled trial",
         "retrospective study",
+        "randomised controlled trial",
+        "rct",
         "review",
+        "scoping review",
+        "systematic literature review",
         "systematic review",
+        "cross sectional",
     }
 )
+
+
+_LIST_COMMA = re.compile(r",\s+")
 
 
 def _keyword_terms(keywords: tuple[str, ...]) -> list[str]:
@@ -88,7 +96,7 @@ def _keyword_terms(keywords: tuple[str, ...]) -> list[str]:
     terms: list[str] = []
     for keyword in keywords:
         for part in keyword.split(";"):
-            items = part.split(",")
+            items = _LIST_COMMA.split(part)  # "1,2,4-triazole" is one chemical name
             terms.extend(items if len(items) > 2 else [part])
     return [t.strip() for t in terms if t.strip() and normal_form(t) not in _DESIGN_KEYWORDS]
 
@@ -111,8 +119,32 @@ def topic_in(language: str, terms: list[str]) -> str:
 
 
 def korean_name(term: str) -> str | None:
-    """The glossary's Korean for a heading or keyword, in any of its common forms, else None."""
-    return glossary()["mesh"].get(term) or _korean_index().get(normal_form(term))
+    """The glossary's Korean for a heading or keyword, in any of its common forms, else None.
+
+    A keyword written as an inverted heading ("Diabetes mellitus, type 2") is also looked up in
+    reading order and without its comma; one that ends in an abbreviation in parentheses
+    ("Body mass index (BMI)") is named in Korean with the abbreviation kept: 체질량지수(BMI)."""
+    exact = glossary()["mesh"].get(term)
+    if exact:
+        return exact
+    index = _korean_index()
+    forms = [term, term.replace(",", "")]
+    uninverted = _uninverted(term)
+    if uninverted:
+        forms.append(uninverted)
+    for form in forms:
+        found = index.get(normal_form(form))
+        if found:
+            return found
+    abbreviated = _ABBREVIATION.fullmatch(term.strip())
+    if abbreviated:
+        found = korean_name(abbreviated["term"])
+        if found:
+            return f"{found}({abbreviated['abbreviation']})"
+    return None
+
+
+_ABBREVIATION = re.compile(r"(?P<term>[^()]+?)\s*\((?P<abbreviation>[^()]+)\)")
 
 
 # Authors write a heading their own way: "covid-19", "Biomarker", "Alzheimer's disease",

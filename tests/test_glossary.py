@@ -209,3 +209,8 @@ def test_keyword_keys_are_lower_case_as_authors_write_them() -> None:
     """Keyword keys are written in lower case, as most authors write them."""
     for key in glossary()["keywords"]:
         assert key == key.lower(), key
+
+
+def test_no_value_holds_the_topic_separator() -> None:
+    """Topics are set apart by semicolons, so no Korean name may contain one."""
+    assert [key for _, key, value in entries() if ";" in value] == []
