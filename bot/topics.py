@@ -62,26 +62,26 @@ def topics(paper: Paper, language: str = "en") -> list[str]:
 # Keywords that name the kind of study: the summary says it already, as the design.
 _DESIGN_KEYWORDS = frozenset(
     {
+        "case control study",
         "case report",
         "case series",
         "clinical trial",
         "cohort study",
         "cross sectional study",
-        "case control study",
+        "cross sectional",
         "literature review",
         "meta analysis",
         "narrative review",
         "observational study",
         "prospective study",
-        "randomized controlled trial",
-        "retrospective study",
         "randomised controlled trial",
+        "randomized controlled trial",
         "rct",
+        "retrospective study",
         "review",
         "scoping review",
         "systematic literature review",
         "systematic review",
-        "cross sectional",
     }
 )
 
