@@ -377,6 +377,7 @@ def test_a_non_editable_install_carries_the_data_files_and_runs(
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(str(tmp_path / "installed" / "bot"))
     assert pmid in result.stdout
-    # The paper's MeSH heading Photosynthesis, in Korean from the glossary the wheel carries.
+    # The paper's major headings Chloroplasts (not in the glossary, so as written) and
+    # Photosynthesis, in Korean from the glossary the wheel carries.
     glossary = json.loads((REPO / "bot" / "data" / "glossary_ko.json").read_text(encoding="utf-8"))
-    assert f"주제: {glossary['mesh']['Photosynthesis']}" in result.stdout
+    assert f"주제: Chloroplasts; {glossary['mesh']['Photosynthesis']}." in result.stdout

