@@ -178,7 +178,9 @@ def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     preview = ctx.client.esearch(normalized, reldate=days, retmax=PREVIEW_TITLES)
     titles = [p.title for p in ctx.client.efetch(preview.pmids)] if preview.pmids else []
     try:
-        sub = ctx.store.chats.add_subscription(chat.id, query, normalized, MAX_SUBSCRIPTIONS)
+        sub = ctx.store.chats.add_subscription(
+            chat.id, query, normalized, MAX_SUBSCRIPTIONS, translation=preview.query_translation
+        )
     except DuplicateSubscription as exc:  # the same query arrived twice at once
         return Reply(t(lang, "subscribe.duplicate", number=exc.existing.number), ok=False)
     except SubscriptionLimit:
