@@ -76,15 +76,14 @@ def score(
 
 @dataclass(frozen=True, slots=True)
 class PaperText:
-    """A paper's searchable fields as lists of folded words, the words as written (for
-    wildcards) alongside, and each field's set of folded words (for one-word terms)."""
+    """A paper's searchable fields as lists of folded words, with the words as written (for
+    wildcards) alongside."""
 
     title: tuple[str, ...]
     abstract: tuple[str, ...]
     keywords: tuple[tuple[str, ...], ...]
     mesh: tuple[tuple[str, ...], ...]
     raw: dict[str, tuple[tuple[str, ...], ...]]
-    vocabulary: dict[str, frozenset[str]]
 
     @staticmethod
     def of(paper: Paper) -> PaperText:
@@ -114,9 +113,6 @@ def _paper_text(paper: Paper) -> PaperText:
         keywords=folded["keywords"],
         mesh=folded["mesh"],
         raw=raw,
-        vocabulary={
-            name: frozenset(w for seq in seqs for w in seq) for name, seqs in folded.items()
-        },
     )
 
 
@@ -191,9 +187,9 @@ def _term_score(term: Term, text: PaperText, reasons: dict[str, set[str]]) -> fl
 
 
 def _found(pattern: tuple[str, ...], text: PaperText, name: str) -> bool:
-    """Whether `pattern` appears in the field `name`; a plain word is one set lookup."""
+    """Whether `pattern` appears in the field `name`; a plain word is one scan in C."""
     if len(pattern) == 1 and not pattern[0].endswith("*"):
-        return pattern[0] in text.vocabulary[name]
+        return any(pattern[0] in seq for seq in text.field(name))
     return any(
         _contains(seq, raw, pattern)
         for seq, raw in zip(text.field(name), text.raw[name], strict=True)
