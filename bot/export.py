@@ -25,9 +25,10 @@ braces: styles may lower-case the rest, never "BRCA1" or "Alzheimer".
 
 CSV cells. A spreadsheet runs a cell that starts with "=", "+", "-" or "@" as a formula
 (`=HYPERLINK(...)` in a title is a link that runs on a click), and a leading tab or carriage return
-hides such a start; OWASP's CSV-injection advice is to prefix such cells with a single quote, so
-that the cell is read as text (the quote stays visible). Every cell is treated so, a page range
-"-12" included ("'-12"): a cell is never a formula, at the price of that quote.
+hides such a start; OWASP's advice (the "CSV Injection" page; ASVS 5.0 requirement 1.2.10) is to
+prefix such cells with a single quote, so that the cell is read as text. Every cell is treated
+so, a page range "-12" included ("'-12"): a cell is never a formula, at the price of that quote
+in programs that read the file as plain text.
 
 Citation keys. `lastname` + year + first significant title word, ASCII letters and digits only
 (accents stripped, ß -> ss, ø -> o, ...), e.g. "nunez2021angstrom"; a key already used in the
