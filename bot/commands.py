@@ -322,7 +322,15 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
     papers = ctx.client.efetch(result.pmids)
     ctx.store.papers.save(papers)  # kept (not subscribed) so the cards' save button works
     ctx.store.feedback.show(chat.id, [paper.pmid for paper in papers])
-    cards = search_cards(papers, query, lang, ctx.now(), ctx.settings, ctx.summarizer)
+    cards = search_cards(
+        papers,
+        query,
+        lang,
+        ctx.now(),
+        ctx.settings,
+        ctx.summarizer,
+        translation=result.query_translation,
+    )
     header = t(lang, "search.header", shown=len(cards), count=f"{result.count:,}", days=SEARCH_DAYS)
     lines = [header]
     if result.phrases_not_found:

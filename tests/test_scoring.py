@@ -8,9 +8,13 @@ in title, abstract and author keywords, as in PubMed: 1 - 0.4*0.65*0.6 = 0.844.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fixtures import DAILY, papers_in
 
+from bot.collected import search_cards
+from bot.config import Settings
 from bot.models import AbstractSection, Paper
 from bot.pubmed import query as pubmed_query
 from bot.scoring import category, fold, score, words
@@ -175,6 +179,17 @@ def test_an_untagged_term_counts_what_pubmed_translated_it_to(daily: dict[str, P
     assert result.value == pytest.approx(0.5 / ALL, abs=1e-4)
     assert result.category == "medium"
     assert [(r.term, r.fields) for r in result.reasons] == [("cancer", ("mesh",))]
+
+
+def test_search_cards_score_with_the_searchs_translation(daily: dict[str, Paper]) -> None:
+    """A `search` card is scored like a subscription's: with PubMed's translation of the search,
+    31845217 matches `cancer` by its MeSH heading, 0.5 / 0.922 = 0.5423."""
+    when = datetime(2021, 6, 7, tzinfo=UTC)
+    settings = Settings.from_env({}, env_file=None)
+    (card,) = search_cards([daily["31845217"]], "cancer", "en", when, settings, translation=CANCER)
+    assert card.collection is not None
+    assert card.collection.score is not None
+    assert card.collection.score.value == pytest.approx(0.5 / ALL, abs=1e-4)
 
 
 def test_a_translation_maps_only_the_words_it_names() -> None:
