@@ -272,6 +272,7 @@ def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
         args.lang or settings.default_language,
         datetime.now(UTC).astimezone(),
         settings,
+        translation=result.query_translation,
     )
     _print_cards(cards, args.format, out)
     if result.count > len(result.pmids):

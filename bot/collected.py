@@ -36,9 +36,12 @@ def search_cards(
     when: datetime,
     settings: Settings,
     summarizer: Summarize = summarize,
+    *,
+    translation: str = "",
 ) -> tuple[Card, ...]:
-    """The cards of what a search for `query` found, newest first, each scored against it."""
-    expr = pubmed_query.parse(query)
+    """The cards of what a search for `query` found, newest first, each scored against it (and
+    against what PubMed's `translation` of it searched, as a subscription's papers are)."""
+    expr = pubmed_query.with_translation(pubmed_query.parse(query), translation)
     return tuple(
         card(
             paper,

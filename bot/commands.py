@@ -178,7 +178,9 @@ def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     preview = ctx.client.esearch(normalized, reldate=days, retmax=PREVIEW_TITLES)
     titles = [p.title for p in ctx.client.efetch(preview.pmids)] if preview.pmids else []
     try:
-        sub = ctx.store.chats.add_subscription(chat.id, query, normalized, MAX_SUBSCRIPTIONS)
+        sub = ctx.store.chats.add_subscription(
+            chat.id, query, normalized, MAX_SUBSCRIPTIONS, translation=preview.query_translation
+        )
     except DuplicateSubscription as exc:  # the same query arrived twice at once
         return Reply(t(lang, "subscribe.duplicate", number=exc.existing.number), ok=False)
     except SubscriptionLimit:
@@ -320,7 +322,15 @@ def _search(ctx: Context, chat: Chat, args: str) -> Reply:
     papers = ctx.client.efetch(result.pmids)
     ctx.store.papers.save(papers)  # kept (not subscribed) so the cards' save button works
     ctx.store.feedback.show(chat.id, [paper.pmid for paper in papers])
-    cards = search_cards(papers, query, lang, ctx.now(), ctx.settings, ctx.summarizer)
+    cards = search_cards(
+        papers,
+        query,
+        lang,
+        ctx.now(),
+        ctx.settings,
+        ctx.summarizer,
+        translation=result.query_translation,
+    )
     header = t(lang, "search.header", shown=len(cards), count=f"{result.count:,}", days=SEARCH_DAYS)
     lines = [header]
     if result.phrases_not_found:

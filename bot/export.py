@@ -1,21 +1,34 @@
 """Saved papers as a file for a reference manager: BibTeX, RIS or CSV (pure: papers in, bytes out).
 
-Author names. A `Paper` only has display names ("Forename Lastname", or a collective name), so
-the split into last and first name is a guess, made once here for BibTeX and RIS alike: the last
-word is the last name, together with any name particles before it ("van der Berg", "Da Silva",
-"van 't Riet") and followed by a generational suffix ("Jr", "3rd") when there is one. On the
-names of the fixtures this matches PubMed's own LastName for 98% of the people; the rest are
-mostly Spanish and Portuguese double surnames ("Laura Alonso Murillo" is exported as
-"Murillo, Laura Alonso"), which no rule can tell from a double forename. Whatever the split,
-first + last always gives back the display name. A name that does not look like one person
-(organisation words, lowercase words such as "for" or "and", digits, commas or other
-punctuation), and a single word, is kept whole: BibTeX gets it in braces, so it is never split
-or cut at an "and"; RIS gets it without a comma, which reference managers read as a one-field
-name.
+Author names come from PubMed's own name parts (`Paper.author_names`): BibTeX gets
+"Last, Suffix, ForeName" (the initials when PubMed gives no fore name), RIS "Last, ForeName,
+Suffix", and a collective name (a group, a consortium) whole, as a corporate author: in braces in
+BibTeX ("{Canadian Respiratory Research Network}"), without a comma in RIS. A part holding a
+comma or the word "and" is braced in BibTeX, so that it is never split there. The CSV authors
+column keeps PubMed's display names ("Forename Lastname Suffix"), joined with "; ".
+
+Papers stored before the record had name parts (old rows: `author_names` empty) only have
+display names, so for them the split into last and first name is a guess: the last word is the
+last name, together with any name particles before it ("van der Berg", "Da Silva", "van 't
+Riet") and followed by a generational suffix ("Jr", "3rd") when there is one. On the names of
+the fixtures this matches PubMed's own LastName for 98% of the people; the rest are mostly
+Spanish and Portuguese double surnames ("Laura Alonso Murillo" is exported as "Murillo, Laura
+Alonso"), which no rule can tell from a double forename. Whatever the split, first + last always
+gives back the display name. A name that does not look like one person (organisation words,
+lowercase words such as "for" or "and", digits, commas or other punctuation), and a single word,
+is kept whole: BibTeX gets it in braces, so it is never split or cut at an "and"; RIS gets it
+without a comma, which reference managers read as a one-field name.
 
 Titles. PubMed titles are in sentence case, so every word with a capital in it (an acronym, a
 gene, a proper noun; the first word only when a capital follows its first letter) is wrapped in
 braces: styles may lower-case the rest, never "BRCA1" or "Alzheimer".
+
+CSV cells. A spreadsheet runs a cell that starts with "=", "+", "-" or "@" as a formula
+(`=HYPERLINK(...)` in a title is a link that runs on a click), and a leading tab or carriage return
+hides such a start; OWASP's advice (the "CSV Injection" page; ASVS 5.0 requirement 1.2.10) is to
+prefix such cells with a single quote, so that the cell is read as text. Every cell is treated
+so, a page range "-12" included ("'-12"): a cell is never a formula, at the price of that quote
+in programs that read the file as plain text.
 
 Citation keys. `lastname` + year + first significant title word, ASCII letters and digits only
 (accents stripped, ß -> ss, ø -> o, ...), e.g. "nunez2021angstrom"; a key already used in the
@@ -135,6 +148,25 @@ def split_name(name: str) -> tuple[str, str, str] | None:
     return " ".join(words[start:]), " ".join(words[:start]), suffix
 
 
+Person = tuple[str, str, str]  # (last, first, suffix)
+
+
+def _people(paper: Paper) -> list[Person | str]:
+    """Each author as (last, first, suffix), or as a whole name (a group, a name kept whole).
+
+    From PubMed's name parts when the paper has them; from the display names otherwise."""
+    if paper.author_names and len(paper.author_names) == len(paper.authors):
+        people: list[Person | str] = []
+        for name in paper.author_names:
+            if name.collective or not name.last:
+                people.append(_one_line(name.collective or name.fore or name.initials))
+            else:
+                first = name.fore or name.initials
+                people.append((_one_line(name.last), _one_line(first), _one_line(name.suffix)))
+        return people
+    return [split_name(a) or a for a in paper.authors]
+
+
 # --- pages ---------------------------------------------------------------------------------------
 
 _RANGE = re.compile(r"([^\s,;-]+)-([^\s,;-]+)")
@@ -249,12 +281,13 @@ def _ascii(text: str) -> str:
 
 def _key_base(paper: Paper) -> str:
     name = ""
-    if paper.authors:
-        split = split_name(paper.authors[0])
-        if split is not None:
-            name = _ascii(split[0])
+    people = _people(paper)
+    if people:
+        first = people[0]
+        if isinstance(first, tuple):
+            name = _ascii(first[0])
         else:
-            name = next((w for w in map(_ascii, paper.authors[0].split()) if w), "")
+            name = next((w for w in map(_ascii, first.split()) if w), "")
     words = (_ascii(w) for w in paper.title.split() if w.lower().strip("[(\"'") not in _STOPWORDS)
     word = next((w for w in words if w and not w.isdigit()), "")
     base = (name or "anon") + _year(paper) + word
@@ -353,18 +386,31 @@ def _bib_verbatim(text: str) -> str:
     return _one_line(text).replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
-def _bib_name(name: str) -> str:
-    split = split_name(name)
-    if split is None:
-        return "{" + _bib_text(name) + "}"
-    last, first, suffix = (_bib_text(part) for part in split)
+_AND = re.compile(r"\band\b", re.IGNORECASE)
+
+
+def _bib_part(text: str) -> str:
+    """One name part, braced when a comma or an "and" in it would split the name list."""
+    escaped = _bib_text(text)
+    return "{" + escaped + "}" if "," in text or _AND.search(text) else escaped
+
+
+def _bib_name(person: Person | str) -> str:
+    if isinstance(person, str):
+        return "{" + _bib_text(person) + "}"
+    last, first, suffix = person
+    if not first and not suffix:
+        # No comma to tell BibTeX where the last name starts: "Da Silva" alone would be read
+        # as first name "Da"; braced it stays one last name.
+        return "{" + _bib_text(last) + "}" if " " in last else _bib_part(last)
+    last, first, suffix = _bib_part(last), _bib_part(first), _bib_part(suffix)
     return f"{last}, {suffix}, {first}" if suffix else f"{last}, {first}"
 
 
 def _bib_entry(paper: Paper, key: str) -> str:
     year, month, _ = _date_parts(paper)
     fields: list[tuple[str, str]] = [
-        ("author", " and ".join(_bib_name(a) for a in paper.authors)),
+        ("author", " and ".join(_bib_name(a) for a in _people(paper))),
         ("title", _bib_title(paper.title)),
     ]
     if not paper.is_book:
@@ -407,12 +453,11 @@ def to_bibtex(papers: Sequence[Paper]) -> str:
 # --- RIS -----------------------------------------------------------------------------------------
 
 
-def _ris_name(name: str) -> str:
-    split = split_name(name)
-    if split is None:
-        return _one_line(name)
-    last, first, suffix = split
-    return f"{last}, {first}, {suffix}" if suffix else f"{last}, {first}"
+def _ris_name(person: Person | str) -> str:
+    if isinstance(person, str):
+        return _one_line(person)
+    last, first, suffix = person
+    return ", ".join(part for part in (last, first, suffix) if part)
 
 
 def _ris_record(paper: Paper) -> list[str]:
@@ -425,7 +470,7 @@ def _ris_record(paper: Paper) -> list[str]:
         kind, container = "CHAP", "T2"
     start, end = first_and_last_page(_one_line(paper.pages))
     tags: list[tuple[str, str]] = [("TY", kind)]
-    tags += [("AU", _ris_name(a)) for a in paper.authors]
+    tags += [("AU", _ris_name(a)) for a in _people(paper)]
     tags += [
         ("TI", paper.title),
         (container, paper.journal),
@@ -460,11 +505,21 @@ def to_ris(papers: Sequence[Paper]) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
+# What a spreadsheet reads as the start of a formula, or hides one (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """`text` as a spreadsheet cell that is never a formula: "'" before a formula's start."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def to_csv(papers: Sequence[Paper]) -> str:
     """A spreadsheet: one row per paper under CSV_HEADER; authors joined with "; ".
 
     Page ranges are written in full with an en dash ("187–194"): the right typography, and it
-    keeps Excel from reading a range such as "3-4" as a date.
+    keeps Excel from reading a range such as "3-4" as a date. Cells that a spreadsheet would
+    run as a formula get a leading "'" (see the module's docstring).
     """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -473,5 +528,5 @@ def to_csv(papers: Sequence[Paper]) -> str:
         pages = expand_pages(p.pages, "\N{EN DASH}")
         authors = "; ".join(p.authors)
         row = [p.pmid, p.title, authors, p.journal, _year(p), p.volume, p.issue, pages]
-        writer.writerow([*row, p.doi, p.pmcid, p.url])
+        writer.writerow([_cell(value) for value in (*row, p.doi, p.pmcid, p.url)])
     return buffer.getvalue()

@@ -376,6 +376,7 @@ class Subscription:
     status: SubscriptionStatus = "active"
     created_at: datetime | None = None
     last_paper_at: datetime | None = None  # None: no paper yet
+    translation: str = ""  # PubMed's QueryTranslation when subscribed; "" for older ones
 
 
 @dataclass(frozen=True, slots=True)

@@ -543,8 +543,8 @@ def _fetch(client: EutilsClient, batch: Sequence[str]) -> list[Paper] | None:
 
 
 @lru_cache(maxsize=1024)
-def _parsed(query: str) -> pubmed_query.Expr | None:
-    return pubmed_query.parse(query)
+def _parsed(query: str, translation: str = "") -> pubmed_query.Expr | None:
+    return pubmed_query.with_translation(pubmed_query.parse(query), translation)
 
 
 def _matches(
@@ -557,8 +557,11 @@ def _matches(
 ) -> list[tuple[Subscription, str, Score]]:
     """New (subscription, PMID, score) triples; the score is computed once per paper, since
     every subscription of a normalised query reads it the same way. A paper entered before a
-    subscription's first look back is not news to it, even if PubMed modified it lately."""
-    expr = _parsed(normalized)
+    subscription's first look back is not news to it, even if PubMed modified it lately.
+    Untagged words count what PubMed translated them to, as stored by the oldest subscription
+    of the query that has a translation (the same query text, so the same translation)."""
+    translation = next((s.translation for s in subs if s.translation), "")
+    expr = _parsed(normalized, translation)
     found = []
     for paper in papers:
         value = score(expr, paper, high=settings.score_high, medium=settings.score_medium)

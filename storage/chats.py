@@ -128,8 +128,11 @@ class Chats:
         )
         return _subscription(row) if row else None
 
-    def add_subscription(self, chat: int, query: str, normalized: str, limit: int) -> Subscription:
-        """Store a new subscription, numbered after the chat's highest number so far.
+    def add_subscription(
+        self, chat: int, query: str, normalized: str, limit: int, *, translation: str = ""
+    ) -> Subscription:
+        """Store a new subscription, numbered after the chat's highest number so far, with
+        PubMed's `translation` of its query (what scoring reads untagged words as).
 
         Raises `DuplicateSubscription` when the chat already has the query, and
         `SubscriptionLimit` when the chat is at `limit` subscriptions; both checks run in the
@@ -157,9 +160,10 @@ class Chats:
                 + 1
             )
             cursor = db.execute(
-                "INSERT INTO subscriptions (chat, number, query, normalized, status, created_at)"
-                " VALUES (?, ?, ?, ?, 'active', ?)",
-                [chat, number, query, normalized, now_text()],
+                "INSERT INTO subscriptions"
+                " (chat, number, query, normalized, status, created_at, translation)"
+                " VALUES (?, ?, ?, ?, 'active', ?, ?)",
+                [chat, number, query, normalized, now_text(), translation],
             )
             row = one(db.execute("SELECT * FROM subscriptions WHERE id = ?", [cursor.lastrowid]))
         assert row is not None
@@ -216,4 +220,5 @@ def _subscription(row: dict[str, Any]) -> Subscription:
         status=row["status"],
         created_at=moment(row["created_at"]),
         last_paper_at=moment(row["last_paper_at"]),
+        translation=row["translation"],
     )

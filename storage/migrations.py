@@ -265,6 +265,14 @@ def m009_unchanged_polls(db: Database) -> None:
     )
 
 
+@migrations()
+def m010_subscription_translation(db: Database) -> None:
+    """PubMed's translation of a subscription's query, as esearch gave it when the chat
+    subscribed: scoring counts what PubMed mapped an untagged word to ("neoplasms"[MeSH Terms]
+    for cancer). Subscriptions made before have none ("") and score by their own words."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN translation TEXT NOT NULL DEFAULT ''")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

@@ -192,6 +192,8 @@ def test_subscribe_previews_count_translation_and_the_three_newest_titles(
     assert lines[3] == "Recent papers:"
     assert lines[4:] == [f"• {title}" for _, title in COVID_PANDEMIC_7_DAYS[:3]]
     assert COVID_PANDEMIC_7_DAYS[3][1] not in reply.text
+    # Kept with the subscription: scoring reads untagged words the way PubMed searched them.
+    assert [s.translation for s in ctx.store.chats.subscriptions(chat.id)] == [translation]
 
 
 def test_the_preview_count_follows_backfill_days(

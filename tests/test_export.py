@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from bibtexparser.middlewares import (
     SeparateCoAuthors,
     SplitNameParts,
 )
-from fixtures import fixture
+from fixtures import DAILY, fixture
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from bot.export import FORMATS, export
@@ -286,6 +287,83 @@ def test_bibtex_names_split_as_documented() -> None:
     )
 
 
+def paper_of(name: str, pmid: str) -> Paper:
+    return next(p for p in papers_of(name) if p.pmid == pmid)
+
+
+def names_test_papers() -> list[Paper]:
+    """A suffix (9575322: "R H Hardy Jr"), a collective name (29963580), a "van der" last name
+    (31393174) and a "de" double surname with a suffix among its authors (31449319)."""
+    return [
+        paper_of("fatcat__pubmedsample_2019.xml", "9575322"),
+        paper_of("biopython__pubmed7.xml", "29963580"),
+        paper_of(DAILY, "31393174"),
+        paper_of(DAILY, "31449319"),
+    ]
+
+
+def test_bibtex_names_are_pubmeds_own_parts() -> None:
+    """Last name, suffix and fore name as PubMed gives them, a collective name braced whole:
+    hand-written from the XML's LastName, ForeName, Suffix and CollectiveName."""
+    text = export_text(names_test_papers())
+    authors = [line for line in text.splitlines() if line.startswith("  author = ")]
+    assert authors == [
+        "  author = {Alvarez, J A and Hardy, Jr, R H},",
+        "  author = {Guo, Fumin and Capaldi, Dante and Kirby, Miranda and Sheikh, Khadija and"
+        " Svenningsen, Sarah and McCormack, David G and Fenster, Aaron and Parraga, Grace and"
+        " {Canadian Respiratory Research Network}},",
+        "  author = {Gonyela, Odwa and Peter, Xolani and Dewar, John B and van der Westhuyzen,"
+        " Chris and Steenkamp, Paul and Fouche, Gerda},",
+        "  author = {de Moraes Silva, Melissa Andreia and Nakano, Luis Cu and Cisneros, Lígia L"
+        " and Miranda, Jr, Fausto},",
+    ]
+    decoded, _ = parse_bibtex(text)
+    assert decoded[0]["author"][1] == NameParts(["R", "H"], [], ["Hardy"], ["Jr"])
+    assert decoded[1]["author"][-1] == NameParts(
+        [], [], ["{Canadian Respiratory Research Network}"], []
+    )
+    assert decoded[2]["author"][3] == NameParts(["Chris"], ["van", "der"], ["Westhuyzen"], [])
+    # The display name "Melissa Andreia de Moraes Silva" split by its last word made her
+    # "Silva, Melissa Andreia de Moraes"; PubMed's LastName is "de Moraes Silva".
+    assert decoded[3]["author"][0] == NameParts(
+        ["Melissa", "Andreia"], ["de"], ["Moraes", "Silva"], []
+    )
+    assert decoded[3].key == "demoraessilva2019balneotherapy"
+
+
+def test_ris_names_are_pubmeds_own_parts() -> None:
+    """RIS "Last, First, Suffix" from PubMed's parts; a collective name whole, without a comma."""
+    records = rispy.loads(export(names_test_papers(), "ris", today=TODAY)[1].decode())
+    assert records[0]["authors"] == ["Alvarez, J A", "Hardy, R H, Jr"]
+    assert records[1]["authors"][-1] == "Canadian Respiratory Research Network"
+    assert records[2]["authors"][3] == "van der Westhuyzen, Chris"
+    assert records[3]["authors"] == [
+        "de Moraes Silva, Melissa Andreia",
+        "Nakano, Luis Cu",
+        "Cisneros, Lígia L",
+        "Miranda, Fausto, Jr",
+    ]
+
+
+def test_csv_names_and_a_real_row() -> None:
+    """The CSV row of 31449319, hand-written from its XML (the authors as PubMed displays them)."""
+    data = export([paper_of(DAILY, "31449319")], "csv", today=TODAY)[1].decode("utf-8-sig")
+    assert data.splitlines()[1] == (
+        "31449319,Balneotherapy for chronic venous insufficiency.,"
+        "Melissa Andreia de Moraes Silva; Luis Cu Nakano; Lígia L Cisneros; Fausto Miranda Jr,"
+        "The Cochrane database of systematic reviews,2019,8,,CD013085,"
+        "10.1002/14651858.CD013085.pub2,PMC6709645,https://pubmed.ncbi.nlm.nih.gov/31449319/"
+    )
+
+
+def test_old_rows_without_name_parts_still_split_display_names() -> None:
+    """A paper stored before name parts (no author_names) falls back to splitting display names."""
+    old = dataclasses.replace(paper_of(DAILY, "31449319"), author_names=())
+    records = rispy.loads(export([old], "ris", today=TODAY)[1].decode())
+    assert records[0]["authors"][0] == "Silva, Melissa Andreia de Moraes"  # the old guess
+    assert records[0]["authors"][3] == "Miranda, Fausto, Jr"
+
+
 def test_bibtex_entry_types_for_books_and_chapters() -> None:
     """A whole book is @book with its publisher; a chapter is @incollection in its book."""
     book = papers_of("ncbi-cxx-toolkit-public__pubmed28211659.xml")
@@ -455,6 +533,12 @@ HEADER = ["pmid", "title", "authors", "journal", "year", "volume", "issue", "pag
 HEADER += ["pmcid", "url"]
 
 
+def cell(text: str) -> str:
+    """What a CSV cell holds for `text`: OWASP's CSV-injection rule, a "'" before a cell that
+    starts with =, +, -, @, a tab or a carriage return."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def check_csv(papers: Sequence[Paper]) -> None:
     _, data, _ = export(papers, "csv", today=TODAY)
     assert data.startswith(codecs.BOM_UTF8)
@@ -464,16 +548,19 @@ def check_csv(papers: Sequence[Paper]) -> None:
     assert len(rows) == len(papers)
     for paper, row in zip(papers, rows, strict=True):
         assert row["pmid"] == paper.pmid
-        assert row["title"] == paper.title
-        assert row["authors"] == "; ".join(paper.authors)
-        if not any(";" in a for a in paper.authors):
+        assert row["title"] == cell(paper.title)
+        assert row["authors"] == cell("; ".join(paper.authors))
+        if not any(";" in a for a in paper.authors) and row["authors"][:1] != "'":
             assert row["authors"].split("; ") == list(paper.authors or [""])
-        assert row["journal"] == paper.journal
+        assert row["journal"] == cell(paper.journal)
         assert row["year"] == paper.pub_date[:4]
-        assert row["volume"] == paper.volume
-        assert row["issue"] == paper.issue
-        check_pages(paper.pages, row["pages"], "\N{EN DASH}")
-        assert row["doi"] == paper.doi
+        assert row["volume"] == cell(paper.volume)
+        assert row["issue"] == cell(paper.issue)
+        if paper.pages[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            assert row["pages"] == cell(paper.pages)
+        else:
+            check_pages(paper.pages, row["pages"], "\N{EN DASH}")
+        assert row["doi"] == cell(paper.doi)
         assert row["pmcid"] == paper.pmcid
         assert row["url"] == f"https://pubmed.ncbi.nlm.nih.gov/{paper.pmid}/"
 
@@ -487,6 +574,28 @@ def test_csv_round_trips_fixture_records(name: str) -> None:
 def test_csv_round_trips_hostile_records_exactly() -> None:
     """Quotes, commas and newlines are quoted by the csv module and come back unchanged."""
     check_csv(HOSTILE)
+
+
+def test_csv_cells_are_never_formulas() -> None:
+    """A title that is a spreadsheet formula, a page range "-12" and cells starting with @, +, a
+    tab or = get a leading quote (OWASP's CSV-injection advice): hand-written expected line."""
+    hostile = Paper(
+        pmid="5",
+        title='=HYPERLINK("http://x","click")',
+        authors=("@Team",),
+        journal="+Journal",
+        pub_date="2020",
+        volume="-1+1",
+        issue="\t=1",
+        pages="-12",
+        doi="10.1/x",
+    )
+    data = export([hostile], "csv", today=TODAY)[1].decode("utf-8-sig")
+    assert data.splitlines()[1] == (
+        '5,"\'=HYPERLINK(""http://x"",""click"")",\'@Team,\'+Journal,2020,\'-1+1,\'\t=1,\'-12,'
+        "10.1/x,,https://pubmed.ncbi.nlm.nih.gov/5/"
+    )
+    check_csv([hostile])
 
 
 def test_a_whole_update_file_round_trips() -> None:

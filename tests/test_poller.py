@@ -497,3 +497,35 @@ def test_an_outage_longer_than_the_backfill_still_loses_nothing(
     run_poll(store, fake, settings, date(2021, 6, 7))
     [search] = searches(fake)
     assert window_of(search)[0] == "2021/05/19"  # the last success minus one day
+
+
+# `immunization` as PubMed's automatic term mapping searches it (the form of its Search Details:
+# the word, its forms, and the MeSH headings it maps to), within the subscribe preview's dates.
+IMMUNIZATION = (
+    '("immunisation"[All Fields] OR "immunization"[MeSH Terms] OR "immunization"[All Fields] OR '
+    '"immunizations"[All Fields] OR "vaccination"[MeSH Terms] OR "vaccination"[All Fields]) AND '
+    "2021/05/28:2021/06/04[Date - Entry]"
+)
+
+
+def test_a_stored_translation_scores_words_as_pubmed_searched_them(
+    fake: FakeEutils, store: Store
+) -> None:
+    """34052507 says "immunization" in its abstract and keywords and "vaccination" in its title:
+    with the subscription's stored translation, where PubMed searched `immunization` as
+    "vaccination" too, the title counts: (1 - 0.4*0.65*0.6) / 0.922 = 0.9154, high, instead of
+    the abstract and keywords alone, (1 - 0.65*0.6) / 0.922 = 0.6616, medium."""
+    settings = settings_for(fake)
+    chat = store.chats.get_or_create("local", "", "t", DEFAULTS)
+    store.chats.add_subscription(
+        chat.id, "immunization", "immunization", 50, translation=IMMUNIZATION
+    )
+    fake.visible_until = date(2021, 6, 4)
+    run_poll(store, fake, settings, date(2021, 6, 4))
+    row = store.db.execute(
+        "SELECT score, category, reasons FROM matches WHERE pmid = '34052507'"
+    ).fetchone()
+    assert row is not None
+    assert row[0] == pytest.approx(0.844 / 0.922, abs=1e-4)
+    assert row[1] == "high"
+    assert "title" in row[2]

@@ -71,9 +71,10 @@ def test_positive_terms_leave_out_what_follows_not() -> None:
 
 
 def test_field_tags_map_to_the_fields_they_search() -> None:
-    """A [tiab] term is about title and abstract; an [au] term is a filter with no fields."""
-    assert Term("x", "tiab").fields == {"title", "abstract"}
+    """A [tiab] term is about title, abstract and author keywords, as PubMed searches it; an
+    [au] term is a filter with no fields."""
+    assert Term("x", "tiab").fields == {"title", "abstract", "keywords"}
     assert Term("x", "mh:noexp").fields == {"mesh"}
-    assert Term("x", "title/abstract").fields == {"title", "abstract"}
+    assert Term("x", "title/abstract").fields == {"title", "abstract", "keywords"}
     assert Term("x").fields == {"title", "abstract", "keywords", "mesh"}
     assert Term("x", "au").fields == frozenset()

@@ -2,17 +2,25 @@
 
 Weights: title 0.6, MeSH 0.5, keywords 0.4, abstract 0.35; a term's coverage is
 1 - product(1 - weight) over the fields it was found in, divided by the coverage of every field
-it could be in. Untagged terms can be in all four: 1 - 0.4*0.5*0.6*0.65 = 0.922.
+it could be in. Untagged terms can be in all four: 1 - 0.4*0.5*0.6*0.65 = 0.922; [tiab] terms
+in title, abstract and author keywords, as in PubMed: 1 - 0.4*0.65*0.6 = 0.844.
 """
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from fixtures import DAILY, papers_in
+
+from bot.collected import search_cards
+from bot.config import Settings
 from bot.models import AbstractSection, Paper
-from bot.scoring import category, score, words
+from bot.pubmed import query as pubmed_query
+from bot.scoring import category, fold, score, words
 
 ALL = 0.922
+TIAB = 0.844
 
 
 def paper(title: str = "", abstract: str = "", keywords=(), mesh=()) -> Paper:
@@ -56,9 +64,9 @@ def test_excluded_terms_do_not_count() -> None:
 
 
 def test_tagged_terms_are_judged_on_their_own_fields() -> None:
-    """[tiab] found in the title only: 0.6 / 0.74; [mh] found in MeSH: 1.0; elsewhere: 0."""
+    """[tiab] found in the title only: 0.6 / 0.844; [mh] found in MeSH: 1.0; elsewhere: 0."""
     p = paper("Gene editing", "", mesh=["Gene Editing"])
-    assert score("editing[tiab]", p).value == pytest.approx(0.6 / 0.74, abs=1e-4)
+    assert score("editing[tiab]", p).value == pytest.approx(0.6 / TIAB, abs=1e-4)
     assert score('"gene editing"[mh]', p).value == 1.0
     assert score("editing[ab]", p).value == 0.0
 
@@ -100,6 +108,100 @@ def test_stopwords_are_ignored_like_pubmed_does() -> None:
     """'the' and 'of' neither help nor hurt a paper's score."""
     p = paper("Chemotherapy today")
     assert score("the chemotherapy of", p).value == score("chemotherapy", p).value
+
+
+@pytest.fixture(scope="module")
+def daily() -> dict[str, Paper]:
+    return {p.pmid: p for p in papers_in(DAILY)}
+
+
+def test_tiab_counts_author_keywords_like_pubmed(daily: dict[str, Paper]) -> None:
+    """34094985 has CRISPR only among its author keywords, which PubMed's [tiab] searches:
+    CRISPR[tiab] scores 0.4 / 0.844 = 0.4739, medium (it scored 0.0, low, with no reason)."""
+    result = score("CRISPR[tiab]", daily["34094985"])
+    assert result.value == pytest.approx(0.4 / TIAB, abs=1e-4)
+    assert result.category == "medium"
+    assert [(r.term, r.fields) for r in result.reasons] == [("CRISPR[tiab]", ("keywords",))]
+    assert score("CRISPR[ti]", daily["34094985"]).value == 0.0  # [ti] is the title alone
+
+
+def test_vaccine_finds_vaccination(daily: dict[str, Paper]) -> None:
+    """34095871 says "vaccination" in its title and keyword and "vaccine" in its abstract:
+    `vaccine` is found in title, abstract and keywords, (1 - 0.4*0.65*0.6) / 0.922 = 0.9154, high
+    (0.35 / 0.922 = 0.38, low, when only the abstract's "vaccine" counted)."""
+    result = score("vaccine", daily["34095871"])
+    assert result.value == pytest.approx(TIAB / ALL, abs=1e-4)
+    assert result.category == "high"
+    assert result.reasons[0].fields == ("title", "abstract", "keywords")
+    assert score("vaccinations[ti]", daily["34095871"]).value == 1.0
+
+
+def test_the_stemming_rule_pairs_ation_with_e_and_nothing_riskier() -> None:
+    """-ation becomes -e on stems of five letters or more, except -ivation, -ulation, -ication."""
+    assert words("Vaccinations, immunization and examinations") == (
+        "vaccine",
+        "immunize",
+        "and",
+        "examine",
+    )
+    # activation is not "active", modulation not "module", indication not "indices";
+    # stems under five letters stay ("mutation" is not "mute"), and verb forms are not folded.
+    for word in ("activation", "modulation", "indication", "mutation", "vaccinated"):
+        assert fold(word) == word
+
+
+def test_wildcards_match_words_as_written() -> None:
+    """vaccinat* finds "vaccination" although the rule folds it to "vaccine"; studie* "studies"."""
+    assert score("vaccinat*[ti]", paper("Vaccination uptake")).value == 1.0
+    assert score("studie*[ti]", paper("Two studies")).value == 1.0
+    assert score('"influenza vaccinat*"[ti]', paper("Influenza vaccination uptake")).value == 1.0
+
+
+# PubMed's translation of `cancer` (Search Details): the word, its plural forms, and the MeSH
+# heading it maps to, searched as [MeSH Terms] and as a word.
+CANCER = (
+    '"cancer s"[All Fields] OR "cancerated"[All Fields] OR "canceration"[All Fields] OR '
+    '"cancerization"[All Fields] OR "cancerized"[All Fields] OR "cancerous"[All Fields] OR '
+    '"neoplasms"[MeSH Terms] OR "neoplasms"[All Fields] OR "cancer"[All Fields] OR '
+    '"cancers"[All Fields]'
+)
+
+
+def test_an_untagged_term_counts_what_pubmed_translated_it_to(daily: dict[str, Paper]) -> None:
+    """31845217 ("CAR T Cell Therapy for Hematological Malignancies") never says "cancer", but
+    PubMed found it for `cancer` by its MeSH heading Hematologic Neoplasms: with the stored
+    translation `cancer` is found in MeSH, 0.5 / 0.922 = 0.5423, medium; without it, 0.0."""
+    p = daily["31845217"]
+    assert "Hematologic Neoplasms" in p.mesh_terms
+    assert score("cancer", p).value == 0.0
+    expr = pubmed_query.with_translation(pubmed_query.parse("cancer"), CANCER)
+    result = score(expr, p)
+    assert result.value == pytest.approx(0.5 / ALL, abs=1e-4)
+    assert result.category == "medium"
+    assert [(r.term, r.fields) for r in result.reasons] == [("cancer", ("mesh",))]
+
+
+def test_search_cards_score_with_the_searchs_translation(daily: dict[str, Paper]) -> None:
+    """A `search` card is scored like a subscription's: with PubMed's translation of the search,
+    31845217 matches `cancer` by its MeSH heading, 0.5 / 0.922 = 0.5423."""
+    when = datetime(2021, 6, 7, tzinfo=UTC)
+    settings = Settings.from_env({}, env_file=None)
+    (card,) = search_cards([daily["31845217"]], "cancer", "en", when, settings, translation=CANCER)
+    assert card.collection is not None
+    assert card.collection.score is not None
+    assert card.collection.score.value == pytest.approx(0.5 / ALL, abs=1e-4)
+
+
+def test_a_translation_maps_only_the_words_it_names() -> None:
+    """In `cancer AND therapy[ti]` only `cancer` gets PubMed's alternatives: the tagged term and
+    a date filter are kept as they are, and a translation without the word changes nothing."""
+    translation = f"({CANCER}) AND therapy[Title] AND 2021/06/01:2021/06/08[Date - Entry]"
+    expr = pubmed_query.with_translation(pubmed_query.parse("cancer AND therapy[ti]"), translation)
+    p = paper("Therapy of malignancies", mesh=["Neoplasms"])
+    # cancer: MeSH 0.5 / 0.922; therapy[ti]: 1.0; AND averages them.
+    assert score(expr, p).value == pytest.approx((0.5 / ALL + 1.0) / 2, abs=1e-4)
+    other = pubmed_query.with_translation(pubmed_query.parse("cancer"), '"tumour"[All Fields]')
+    assert score(other, p).value == 0.0
 
 
 @pytest.mark.parametrize(

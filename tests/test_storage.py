@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from fixtures import DEFAULTS, FAR_FUTURE, fixture
+from sqlite_utils import Database
 
 from bot.models import MatchReason, Paper, Score, Subscription
 from bot.pubmed.parse import iter_records
 from storage import DuplicateSubscription, Store, SubscriptionLimit
+from storage.migrations import migrations
 
 
 @pytest.fixture
@@ -62,6 +64,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m007_shown",),
         ("m008_delivery_parts",),
         ("m009_unchanged_polls",),
+        ("m010_subscription_translation",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -122,6 +125,35 @@ def test_a_paper_is_stored_once_and_read_back_whole(store: Store) -> None:
     assert store.papers.count() == 3
     assert store.papers.get_many([p.pmid for p in batch]) == {p.pmid: p for p in batch}
     assert store.papers.known([batch[0].pmid, "999999999"]) == {batch[0].pmid}
+
+
+def test_a_subscription_keeps_pubmeds_translation_and_older_ones_have_none(
+    tmp_path: Path,
+) -> None:
+    """A subscription made before translations were stored reads back with "" after the
+    upgrade; a new one keeps the translation it was given."""
+    path = tmp_path / "ps.db"
+    db = Database(sqlite3.connect(path))
+    migrations.apply(db, stop_before="m010_subscription_translation")
+    db.execute(
+        "INSERT INTO chats (id, platform, chat_id, language, timezone, mode, digest_time,"
+        " created_at) VALUES (1, 'local', 'local', 'en', 'UTC', 'instant', '08:00', '')"
+    )
+    db.execute(
+        "INSERT INTO subscriptions (chat, number, query, normalized, status, created_at)"
+        " VALUES (1, 1, 'cancer', 'cancer', 'active', '2021-01-01T00:00:00+00:00')"
+    )
+    db.conn.commit()
+    db.conn.close()
+    store = Store(path)
+    try:
+        translation = '"cancer"[All Fields] OR "neoplasms"[MeSH Terms]'
+        store.chats.add_subscription(1, "tumour", "tumour", 50, translation=translation)
+        old, new = store.chats.subscriptions(1)
+        assert (old.query, old.translation) == ("cancer", "")
+        assert (new.query, new.translation) == ("tumour", translation)
+    finally:
+        store.close()
 
 
 def _sub(store: Store, chat: int, query: str) -> Subscription:

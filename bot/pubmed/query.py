@@ -14,6 +14,7 @@ from bot.errors import QueryRefused
 
 MAX_QUERY_LENGTH = 1_000
 _SEARCHABLE = re.compile(r"[^\W_]")  # a letter or digit of any script
+_SEARCHABLE_WORD = re.compile(r"[^\W_]+")
 OPERATORS = ("AND", "OR", "NOT")
 # PubMed's published stopword list: words it drops from an unquoted, untagged search.
 STOPWORDS = frozenset(
@@ -31,13 +32,20 @@ STOPWORDS = frozenset(
 # Field tags that say where a term must appear; the rest (author, journal, date, type...) only
 # filter what PubMed returns, and add nothing to how well a paper matches.
 _ALL_FIELDS = frozenset({"title", "abstract", "keywords", "mesh"})
+# PubMed's Title/Abstract field holds "words and numbers included in a citation's title,
+# collection title, abstract, other abstract and author keywords" (PubMed Help, "Title/Abstract
+# [tiab]", https://pubmed.ncbi.nlm.nih.gov/help/, as quoted in "PubMed's [tiab] vs. [tw]",
+# https://uxcaucustips.blogspot.com/2022/07/tip-23-pubmeds-tiab-vs-tw.html). Author keywords
+# are also searched untagged and by [ot] and [tw] (NLM Tech Bull. 2013 Jan-Feb;(390):e2,
+# https://www.nlm.nih.gov/pubs/techbull/jf13/jf13_pm_keywords.html).
+_TIAB = frozenset({"title", "abstract", "keywords"})
 _TAG_FIELDS: dict[str, frozenset[str]] = {
     "ti": frozenset({"title"}),
     "title": frozenset({"title"}),
     "ab": frozenset({"abstract"}),
     "abstract": frozenset({"abstract"}),
-    "tiab": frozenset({"title", "abstract"}),
-    "title/abstract": frozenset({"title", "abstract"}),
+    "tiab": _TIAB,
+    "title/abstract": _TIAB,
     "tw": _ALL_FIELDS,
     "text word": _ALL_FIELDS,
     "all": _ALL_FIELDS,
@@ -71,6 +79,8 @@ class Term:
     text: str  # as the user wrote it, without quotes or tag
     tag: str = ""  # lower-case, without brackets; "" when untagged
     quoted: bool = False
+    # What PubMed's translation searched for this untagged word (`with_translation`).
+    also: tuple[Term, ...] = ()
 
     @property
     def fields(self) -> frozenset[str]:
@@ -174,6 +184,49 @@ def parse(query: str) -> Expr | None:
     tokens = _tokens(check(query))
     expr, _ = _sequence(tokens, 0)
     return expr
+
+
+def with_translation(expr: Expr | None, translation: str) -> Expr | None:
+    """`expr` with each untagged, unquoted word carrying what PubMed's translation of the query
+    searched for it, as `Term.also`.
+
+    PubMed's automatic term mapping turns an untagged word into a group of alternatives, e.g.
+    `cancer` into `"cancer"[All Fields] OR "neoplasms"[MeSH Terms] OR "neoplasms"[All Fields]`:
+    the word's group is the OR in the translation that has the word itself as one of its
+    `[All Fields]` alternatives. A word PubMed mapped together with its neighbours (`liver
+    metastases` as one phrase) has no such group of its own and keeps its plain matching, as do
+    quoted phrases, wildcards and tagged terms, which PubMed does not map.
+    """
+    if expr is None or not translation.strip():
+        return expr
+    tree, _ = _sequence(_tokens(translation), 0)  # no `check`: translations run long
+    groups: dict[str, tuple[Term, ...]] = {}
+    _groups(tree, groups)
+    return _attach(expr, groups) if groups else expr
+
+
+def _key(text: str) -> str:
+    return " ".join(_SEARCHABLE_WORD.findall(text.casefold()))
+
+
+def _groups(expr: Expr | None, groups: dict[str, tuple[Term, ...]]) -> None:
+    if not isinstance(expr, Node):
+        return
+    if expr.op == "OR":
+        alternatives = tuple(p for p in expr.parts if isinstance(p, Term))
+        for alternative in alternatives:
+            if alternative.tag == "all fields":
+                groups.setdefault(_key(alternative.text), alternatives)
+    for part in expr.parts:
+        _groups(part, groups)
+
+
+def _attach(expr: Expr, groups: dict[str, tuple[Term, ...]]) -> Expr:
+    if isinstance(expr, Node):
+        return Node(expr.op, tuple(_attach(p, groups) for p in expr.parts))
+    mapped = not (expr.tag or expr.quoted or expr.prefix or expr.is_stopword)
+    also = groups.get(_key(expr.text), ()) if mapped else ()
+    return Term(expr.text, expr.tag, expr.quoted, also) if also else expr
 
 
 def terms(expr: Expr | None, *, positive: bool = True) -> list[Term]:
