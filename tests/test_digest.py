@@ -347,5 +347,6 @@ def test_local_digest_is_one_markdown_file_of_the_day(store: Store, tmp_path: Pa
     assert [f.name for f in files] == ["digest-2026-11-26.md"]
     text = files[0].read_text(encoding="utf-8")
     assert text.startswith("# 📬 PubMed digest for 2026-11-26 — new papers: 12, subscriptions: 1")
-    assert text.count("https://pubmed.ncbi.nlm.nih.gov/") == 12
+    for paper in papers(12):  # each paper linked once (a status line links its notice too)
+        assert text.count(f"]({paper.url})") == 1
     assert "## +2 more:" in text
