@@ -131,8 +131,9 @@ def kind_line(paper: Paper, language: str = "en") -> StatusLine | None:
     link_type = _CONCERNS.get(pubtype, "CommentOn")
     targets = paper.links(link_type)[:MAX_REFS]
     emoji = "📄" if kind == "notice" else "💬"
+    short = f"{emoji} {name}"
     if not targets:
-        return StatusLine(kind, name, (Segment(f"{emoji} {name}"),))
+        return StatusLine(kind, short, (Segment(short),))
     key = "kind.notice_for" if kind == "notice" else "kind.commentary_on"
     template = t(language, key, kind=name, ref="{ref}")
     before, _, after = template.partition("{ref}")
@@ -147,7 +148,7 @@ def kind_line(paper: Paper, language: str = "en") -> StatusLine | None:
     segments.append(Segment(after))
     if len(targets) == 1 and targets[0].pmid and targets[0].source:
         segments.append(Segment(f" — {shorten(targets[0].source, MAX_SOURCE)}"))
-    return StatusLine(kind, name, tuple(s for s in segments if s.text))
+    return StatusLine(kind, short, tuple(s for s in segments if s.text))
 
 
 def lines(paper: Paper, language: str = "en") -> tuple[StatusLine, ...]:
