@@ -74,15 +74,15 @@ _CONCERNS = {
     "Published Erratum": "ErratumFor",
     "Expression of Concern": "ExpressionOfConcernFor",
 }
-# The publication type that names a notice or commentary, gravest first (an editorial that is
-# also a comment is an editorial).
+# The publication type that names a notice or commentary, gravest first; its form before its
+# purpose (an editorial or a letter that is also a comment is an editorial or a letter).
 _KIND_ORDER = (
     "Retraction of Publication",
     "Expression of Concern",
     "Published Erratum",
     "Editorial",
-    "Comment",
     "Letter",
+    "Comment",
     "News",
     "Newspaper Article",
     "Interview",
