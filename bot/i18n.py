@@ -352,6 +352,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),
     "card.score": ("Match {score} ({category})", "일치도 {score} ({category})"),
+    # the relevance categories as a chat shows them (the record keeps the English word)
+    "category.high": ("high", "높음"),
+    "category.medium": ("medium", "보통"),
+    "category.low": ("low", "낮음"),
+    "category.notice": ("notice", "공지"),
+    "category.commentary": ("commentary", "논평"),
     "card.more_like": ("👍 More like this", "👍 이런 논문 더"),
     "card.less_like": ("👎 Less like this", "👎 이런 논문 덜"),
     "card.save": ("💾 Save", "💾 저장"),
@@ -471,6 +477,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",
     ),
 }
+
+
+def category_name(language: str, category: str) -> str:
+    """A relevance category in the chat's language ("높음" for high); unknown ones as they are."""
+    key = f"category.{category}"
+    return t(language, key) if key in MESSAGES else category
 
 
 def t(language: str, key: str, **values: object) -> str:

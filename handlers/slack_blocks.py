@@ -15,7 +15,7 @@ from urllib.parse import quote
 from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
@@ -155,7 +155,14 @@ def _context(card: Card, matched: tuple[MatchedQuery, ...], lang: str) -> str:
     score = card.collection.score if card.collection else None
     if score is None:
         return text
-    match = esc(t(lang, "card.score", score=f"{score.value:.2f}", category=score.category))
+    match = esc(
+        t(
+            lang,
+            "card.score",
+            score=f"{score.value:.2f}",
+            category=category_name(lang, score.category),
+        )
+    )
     text = f"{text} · {match}" if text else match
     queries = [f"#{m.number} {m.query}" for m in matched] or list(
         card.collection.queries if card.collection else ()

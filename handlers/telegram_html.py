@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
@@ -83,7 +83,12 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> Telegram
         queries = "; ".join(f"#{m.number} {m.query}" for m in matched) or "; ".join(
             card.collection.queries if card.collection else ()
         )
-        match = t(lang, "card.score", score=f"{score.value:.2f}", category=score.category)
+        match = t(
+            lang,
+            "card.score",
+            score=f"{score.value:.2f}",
+            category=category_name(lang, score.category),
+        )
         if queries:
             match += " · " + queries
         if score.notes:

@@ -60,8 +60,8 @@ COVID_PANDEMIC_7_DAYS = [
     ),
     (
         "33276965",
-        "💬 Letter · Response to «National survey on the treatment of acute appendicitis in Spain during "
-        "the initial period of the COVID-19 pandemic».",
+        "💬 Letter · Response to «National survey on the treatment of acute appendicitis in "
+        "Spain during the initial period of the COVID-19 pandemic».",
     ),
     (
         "33264436",

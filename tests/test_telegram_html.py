@@ -210,3 +210,9 @@ def test_list_and_digest_entries_carry_the_status() -> None:
     assert entry[1] == "⚠️ Retracted (retraction notice PMID 9499167)"
     assert "• ⚠️ Retracted · Mechanism of extracellular" in text  # among the short links
     assert NOTICE_URL in links(entities)
+
+
+def test_a_korean_card_names_the_category_in_korean() -> None:
+    """The Korean card of the erratum 33971153 says 일치도 0.74 (공지): its category, in Korean."""
+    text, _ = parse_html(card_message(collected(paper_in(DAILY, "33971153"), "ko")).html)
+    assert "\n일치도 0.74 (공지) · " in text
