@@ -59,7 +59,12 @@ def build(
         best = found[0] if found else None
         score = with_kind(best.score if best else Score(row.score, "", ()), paper)
         summary = summarizer(paper, chat.language)
-        line = shorten(summary.finding or summary.text, ONE_LINE)
+        if paper.kind == "notice":  # its status line says what it is and what it concerns
+            line = ""
+        elif paper.kind == "commentary":  # a commentary has no finding of its own
+            line = shorten(summary.text, ONE_LINE)
+        else:
+            line = shorten(summary.finding or summary.text, ONE_LINE)
         found_by = (best.number, best.query) if best else None
         items.append((best, DigestItem(paper, score, summary.design, line, found_by)))
     # Research and reviews first: a notice or commentary scores by the words of the paper it

@@ -303,6 +303,7 @@ def test_a_notice_comes_after_the_studies_and_says_it_is_a_notice() -> None:
     assert [i.score.value for i in items[:3]] == [0.32, 0.31, 0.3]
     assert items[-1].score.category == "notice"
     assert message.details(items[-1]).endswith(" · Lancet · 2021-06-05 · score 0.90 (notice)")
+    assert items[-1].summary == ""  # no "finding" quoted from a notice
     markdown = digest_markdown(message)
     entry = markdown.split(
         "- **[Department of Error.](https://pubmed.ncbi.nlm.nih.gov/33971153/)**"
