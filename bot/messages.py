@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from bot.cards import Card
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.models import FEEDBACK_KINDS, Chat, FeedbackKind, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
 from bot.scoring import UNRANKED_KINDS
@@ -123,7 +123,7 @@ class DigestMessage:
         paper = item.paper
         score = f"{item.score.value:.2f}"
         if item.score.category in UNRANKED_KINDS:
-            score += f" ({item.score.category})"
+            score += f" ({category_name(self.language, item.score.category)})"
         return t(
             self.language,
             "digest.line",

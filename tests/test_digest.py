@@ -207,6 +207,9 @@ def test_a_failed_digest_is_retried_whole_and_its_papers_never_come_twice(store:
 SEOUL = Chat(1, "local", "", "a", language="en", timezone="Asia/Seoul", mode="digest")
 
 
+KOREAN = Chat(2, "local", "", "b", language="ko", timezone="Asia/Seoul", mode="digest")
+
+
 def owed(count: int, offset: int = 0) -> tuple[list[Delivery], dict[str, Paper]]:
     """`count` digest rows of SEOUL and their papers, as delivery reads them."""
     batch = papers(count, offset)
@@ -304,6 +307,8 @@ def test_a_notice_comes_after_the_studies_and_says_it_is_a_notice() -> None:
     assert items[-1].score.category == "notice"
     assert message.details(items[-1]).endswith(" · Lancet · 2021-06-05 · score 0.90 (notice)")
     assert items[-1].summary == ""  # no "finding" quoted from a notice
+    korean = digest.build(KOREAN, rows, NOON, papers=by_pmid, matched=matched)
+    assert korean.details(korean.sections[0].items[-1]).endswith(" · 점수 0.90 (공지)")
     markdown = digest_markdown(message)
     entry = markdown.split(
         "- **[Department of Error.](https://pubmed.ncbi.nlm.nih.gov/33971153/)**"
