@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.finding import shorten
-from bot.i18n import t
+from bot.i18n import MESSAGES, t
 from bot.models import COMMENTARY_TYPES, NOTICE_TYPES, Correction, Paper, Score
 from bot.scoring import UNRANKED_KINDS
 
@@ -126,10 +126,11 @@ def kind_line(paper: Paper, language: str = "en") -> StatusLine | None:
         return None
     types = set(paper.publication_types)
     wanted = NOTICE_TYPES if kind == "notice" else COMMENTARY_TYPES
-    pubtype = next(p for p in _KIND_ORDER if p in types and p in wanted)
-    name = t(language, f"kind.{pubtype}")
+    # A type models.py learns later than this list is named as PubMed names it.
+    pubtype = next((p for p in _KIND_ORDER if p in types), "") or min(types & wanted)
+    name = t(language, f"kind.{pubtype}") if f"kind.{pubtype}" in MESSAGES else pubtype
     link_type = _CONCERNS.get(pubtype, "CommentOn")
-    targets = paper.links(link_type)[:MAX_REFS]
+    targets = [c for c in paper.links(link_type) if c.pmid or c.source][:MAX_REFS]
     emoji = "📄" if kind == "notice" else "💬"
     short = f"{emoji} {name}"
     if not targets:
@@ -144,7 +145,7 @@ def kind_line(paper: Paper, language: str = "en") -> StatusLine | None:
         if target.pmid:
             segments.append(Segment(f"PMID {target.pmid}", target.url))
         else:
-            segments.append(Segment(shorten(target.source, MAX_SOURCE) or "?"))
+            segments.append(Segment(shorten(target.source, MAX_SOURCE)))
     segments.append(Segment(after))
     if len(targets) == 1 and targets[0].pmid and targets[0].source:
         segments.append(Segment(f" — {shorten(targets[0].source, MAX_SOURCE)}"))

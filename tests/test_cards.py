@@ -246,6 +246,7 @@ def test_a_title_only_in_its_original_language_is_shown_with_the_language_named(
     german = to_markdown(collected(daily("32472320")))
     assert german.startswith("# Briefsammlung Wittelshöfer. (German)\n")
     assert "- **Title**: Briefsammlung Wittelshöfer. (German)\n" in german
+    assert german.splitlines()[2] == "💬 Letter"  # a Letter commenting on no record PubMed names
     french = to_markdown(collected(daily("34059504"), "ko"))
     assert french.startswith(
         "# Les soins hospitaliers aux personnes qui consomment des drogues injectables."
