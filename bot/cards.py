@@ -6,10 +6,11 @@ modules under `handlers/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.models import Paper, Score
+from bot.standing import with_kind
 from bot.summary import Summarize, Summary, summarize
 
 
@@ -38,4 +39,7 @@ class Card:
         collection: Collection | None = None,
         summarizer: Summarize = summarize,
     ) -> Card:
+        if collection is not None and collection.score is not None:
+            # A score stored before notices and commentary had their own category shows it too.
+            collection = replace(collection, score=with_kind(collection.score, paper))
         return cls(paper, summarizer(paper, language), collection)

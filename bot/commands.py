@@ -22,10 +22,12 @@ from bot.export import FORMATS as EXPORT_FORMATS
 from bot.export import export
 from bot.i18n import LANGUAGES, t
 from bot.messages import FileMessage
-from bot.models import Chat
+from bot.models import Chat, Paper
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient
+from bot.standing import short_label
 from bot.summary import Summarize, summarize
+from bot.titles import display_title
 from storage import DuplicateSubscription, Store, SubscriptionLimit
 
 log = logging.getLogger(__name__)
@@ -176,7 +178,8 @@ def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     # Ask PubMed before storing anything: a query it rejects is never stored.
     days = ctx.settings.backfill_days
     preview = ctx.client.esearch(normalized, reldate=days, retmax=PREVIEW_TITLES)
-    titles = [p.title for p in ctx.client.efetch(preview.pmids)] if preview.pmids else []
+    found = ctx.client.efetch(preview.pmids) if preview.pmids else []
+    titles = [_titled(p, lang) for p in found]
     try:
         sub = ctx.store.chats.add_subscription(
             chat.id, query, normalized, MAX_SUBSCRIPTIONS, translation=preview.query_translation
@@ -197,6 +200,12 @@ def _subscribe(ctx: Context, chat: Chat, args: str) -> Reply:
     elif preview.count == 0:
         lines.append(t(lang, "subscribe.nothing_yet"))
     return Reply("\n".join(lines))
+
+
+def _titled(paper: Paper, lang: str) -> str:
+    """A paper's title for a reply line, after its status ("⚠️ Retracted · …") when it has one."""
+    label = short_label(paper, lang)
+    return f"{label} · {display_title(paper, lang)}" if label else display_title(paper, lang)
 
 
 def _list(ctx: Context, chat: Chat, args: str) -> Reply:
@@ -355,7 +364,7 @@ def _saved(ctx: Context, chat: Chat, args: str) -> Reply:
         paper = papers.get(pmid)
         if paper is not None:
             source = ", ".join(p for p in (paper.journal_abbrev or paper.journal, paper.year) if p)
-            lines.append(f"• {paper.title} ({source}) {paper.url}")
+            lines.append(f"• {_titled(paper, lang)} ({source}) {paper.url}")
     return Reply("\n".join(lines))
 
 

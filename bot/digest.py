@@ -17,6 +17,8 @@ from bot.finding import shorten
 from bot.messages import DigestItem, DigestMessage, DigestSection
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
+from bot.scoring import UNRANKED_KINDS
+from bot.standing import with_kind
 from bot.summary import Summarize, summarize
 from storage import Store
 
@@ -55,12 +57,25 @@ def build(
         paper = papers[row.pmid]
         found = matched.get(row.pmid, ())
         best = found[0] if found else None
-        score = best.score if best else Score(row.score, "", ())
+        score = with_kind(best.score if best else Score(row.score, "", ()), paper)
         summary = summarizer(paper, chat.language)
-        line = shorten(summary.finding or summary.text, ONE_LINE)
+        if paper.kind == "notice":  # its status line says what it is and what it concerns
+            line = ""
+        elif paper.kind == "commentary":  # a commentary has no finding of its own
+            line = shorten(summary.text, ONE_LINE)
+        else:
+            line = shorten(summary.finding or summary.text, ONE_LINE)
         found_by = (best.number, best.query) if best else None
         items.append((best, DigestItem(paper, score, summary.design, line, found_by)))
-    items.sort(key=lambda pair: (-pair[1].score.value, pair[1].paper.pmid))
+    # Research and reviews first: a notice or commentary scores by the words of the paper it
+    # concerns, and should not take the place of a study among the papers shown in full.
+    items.sort(
+        key=lambda pair: (
+            pair[1].paper.kind in UNRANKED_KINDS,
+            -pair[1].score.value,
+            pair[1].paper.pmid,
+        )
+    )
     messages, delivered = progress
     in_full = max(0, FULL - delivered)
     full, rest = items[:in_full], items[in_full:]

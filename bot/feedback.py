@@ -85,6 +85,6 @@ def adjust(
     return replace(
         score,
         value=value,
-        category=category(value, high, medium),
+        category=category(value, high, medium, kind=paper.kind),
         notes=(*score.notes, note),
     )

@@ -352,6 +352,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "card.matched": ("Matched: {queries}", "일치한 구독: {queries}"),
     "card.score": ("Match {score} ({category})", "일치도 {score} ({category})"),
+    # the relevance categories as a chat shows them (the record keeps the English word)
+    "category.high": ("high", "높음"),
+    "category.medium": ("medium", "보통"),
+    "category.low": ("low", "낮음"),
+    "category.notice": ("notice", "공지"),
+    "category.commentary": ("commentary", "논평"),
     "card.more_like": ("👍 More like this", "👍 이런 논문 더"),
     "card.less_like": ("👎 Less like this", "👎 이런 논문 덜"),
     "card.save": ("💾 Save", "💾 저장"),
@@ -359,6 +365,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "card.full_text": ("Free full text", "무료 전문"),
     "card.no_abstract": ("No abstract available.", "초록이 없습니다."),
     "card.authors_more": ("et al. ({count} authors)", "외 (저자 {count}명)"),
+    # --- what PubMed says about a paper: the first line of its card (bot/standing.py) -------
+    "standing.retracted": ("⚠️ Retracted", "⚠️ 철회된 논문"),
+    "standing.expression-of-concern": ("⚠️ Expression of concern", "⚠️ 우려 표명"),
+    "standing.corrected": ("Corrected", "정정된 논문"),
+    "standing.preprint": ("Preprint — not peer reviewed", "프리프린트 — 동료 심사 전"),
+    "standing.ref.RetractionIn": ("retraction notice", "철회 공지"),
+    "standing.ref.ExpressionOfConcernIn": ("notice", "공지"),
+    "standing.ref.ErratumIn": ("erratum", "정오표"),
+    "standing.ref.UpdateIn": ("later version", "이후 판"),
+    "kind.notice_for": ("{kind} for {ref}", "{ref}에 대한 {kind}"),
+    "kind.commentary_on": ("{kind} on {ref}", "{ref}에 대한 {kind}"),
+    "kind.Retraction of Publication": ("Retraction notice", "철회 공지"),
+    "kind.Published Erratum": ("Erratum", "정오표"),
+    "kind.Expression of Concern": ("Expression of concern", "우려 표명"),
+    "kind.Editorial": ("Editorial", "사설"),
+    "kind.Comment": ("Comment", "논평"),
+    "kind.Letter": ("Letter", "서신"),
+    "kind.News": ("News", "뉴스"),
+    "kind.Newspaper Article": ("Newspaper article", "신문 기사"),
+    "kind.Interview": ("Interview", "인터뷰"),
+    "title.none": ("[No title] (PMID {pmid})", "[제목 없음] (PMID {pmid})"),
     # --- buttons and chat platforms ----------------------------------------------------------
     "feedback.up": ("👍 Noted: more like this", "👍 반영했습니다: 이런 논문 더"),
     "feedback.down": ("👎 Noted: less like this", "👎 반영했습니다: 이런 논문 덜"),
@@ -450,6 +477,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",
     ),
 }
+
+
+def category_name(language: str, category: str) -> str:
+    """A relevance category in the chat's language ("높음" for high); unknown ones as they are."""
+    key = f"category.{category}"
+    return t(language, key) if key in MESSAGES else category
 
 
 def t(language: str, key: str, **values: object) -> str:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from bot.cards import Card
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.models import FEEDBACK_KINDS, Chat, FeedbackKind, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
+from bot.scoring import UNRANKED_KINDS
 
 _BUTTON = re.compile(r"fb:(up|down|save):([0-9]{1,10})")
 
@@ -117,15 +118,19 @@ class DigestMessage:
         return t(self.language, "digest.section", number=section.number, query=section.query)
 
     def details(self, item: DigestItem) -> str:
-        """'Cohort study · Gut · 2017-06 · score 0.74' for one paper."""
+        """'Cohort study · Gut · 2017-06 · score 0.74' for one paper; a notice's or commentary's
+        score names its category ('score 0.81 (notice)'): it is no relevance judgement."""
         paper = item.paper
+        score = f"{item.score.value:.2f}"
+        if item.score.category in UNRANKED_KINDS:
+            score += f" ({category_name(self.language, item.score.category)})"
         return t(
             self.language,
             "digest.line",
             design=item.design,
             journal=paper.journal_abbrev or paper.journal,
             date=paper.pub_date or paper.pub_date_text,
-            score=f"{item.score.value:.2f}",
+            score=score,
         )
 
     def more_title(self) -> str:

@@ -46,8 +46,16 @@ _WORD = re.compile(r"[^\W_]+")
 _POSSESSIVE = re.compile(r"['’]s\b")
 
 
-def category(value: float, high: float = 0.7, medium: float = 0.4) -> str:
-    """high / medium / low for a score, judged on the two decimals the reader sees."""
+# Kinds of record whose score is no relevance judgement: an erratum carries the words of the
+# paper it corrects, an editorial those of the one it discusses. Their category is their kind.
+UNRANKED_KINDS = ("notice", "commentary")
+
+
+def category(value: float, high: float = 0.7, medium: float = 0.4, *, kind: str = "") -> str:
+    """high / medium / low for a score, judged on the two decimals the reader sees; `notice`
+    or `commentary` for a paper of that kind (`Paper.kind`), whatever its score."""
+    if kind in UNRANKED_KINDS:
+        return kind
     shown = round(value, 2)
     if shown >= high:
         return "high"
@@ -71,7 +79,7 @@ def score(
         MatchReason(term, tuple(f for f in FIELD_ORDER if f in fields))
         for term, fields in reasons.items()
     )
-    return Score(value, category(value, high, medium), ordered)
+    return Score(value, category(value, high, medium, kind=paper.kind), ordered)
 
 
 @dataclass(frozen=True, slots=True)

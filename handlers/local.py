@@ -22,6 +22,8 @@ from bot.i18n import t
 from bot.messages import CardMessage, DigestMessage, ListMessage, Message, PartSent, TextMessage
 from bot.models import Chat
 from bot.plain import digest_markdown, list_markdown, to_markdown
+from bot.standing import short_label
+from bot.titles import display_title
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]")
 
@@ -58,7 +60,9 @@ class LocalChannel:
         if isinstance(message, CardMessage):
             name = f"{safe_name(message.card.paper.pmid)}.md"
             data = to_markdown(message.card)
-            summary = f"{message.card.paper.title}"
+            paper, language = message.card.paper, message.card.summary.language
+            label = short_label(paper, language)
+            summary = f"{label + ' · ' if label else ''}{display_title(paper, language)}"
         elif isinstance(message, ListMessage):
             first = message.items[0].paper.pmid
             name = f"more-{safe_name(first)}.md"

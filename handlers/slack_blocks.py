@@ -15,10 +15,13 @@ from urllib.parse import quote
 from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
+from bot.standing import StatusLine, short_label
+from bot.standing import lines as standing_lines
+from bot.titles import display_title
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150
@@ -79,13 +82,29 @@ def _commands(text: str) -> str:
     return re.sub(r"`([^`<>&]+)`", r"`/papers \1`", esc(text))
 
 
+def status_mrkdwn(line: StatusLine) -> str:
+    """A status line as mrkdwn: its links as links, in bold when it warns."""
+    text = "".join(link(s.url, s.text) if s.url else esc(s.text) for s in line.segments)
+    return f"*{text}*" if line.warning else text
+
+
+def _label(paper: Paper, lang: str) -> str:
+    """The short status that starts a one-line entry ("⚠️ Retracted · "), escaped, or ""."""
+    label = short_label(paper, lang)
+    return f"{esc(label)} · " if label else ""
+
+
 def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMessage:
-    """A card: header, authors and source, summary, abstract, match context and buttons."""
+    """A card: header, status lines, authors and source, summary, abstract, match context and
+    buttons. The notification text starts with the status, as the header cannot hold links."""
     paper, lang = card.paper, card.summary.language
-    title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
+    title = display_title(paper, lang)
     byline = esc(_authors(paper, lang))
     doi = link(paper.doi_url, f"doi:{paper.doi}") if paper.doi else ""
     blocks: list[Block] = [{"type": "header", "text": _plain(fit(title, HEADER_LIMIT))}]
+    standing = standing_lines(paper, lang)
+    if standing:  # a few hundred characters at most: a section always holds them whole
+        blocks.append(_section("\n".join(status_mrkdwn(line) for line in standing)))
     about = "\n".join(x for x in (byline, doi) if x)
     if about:  # Slack refuses an empty section
         blocks.append(_section(fit_mrkdwn(about)))
@@ -96,7 +115,12 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> SlackMes
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     blocks.append({"type": "actions", "elements": _buttons(paper, lang)})
-    fallback = fit(f"{title} — {paper.journal_abbrev or paper.journal} {paper.url}", FALLBACK_LIMIT)
+    label = short_label(paper, lang)
+    fallback = fit(
+        f"{label + ' · ' if label else ''}{title} — {paper.journal_abbrev or paper.journal} "
+        f"{paper.url}",
+        FALLBACK_LIMIT,
+    )
     return SlackMessage(fallback, tuple(blocks))
 
 
@@ -131,7 +155,14 @@ def _context(card: Card, matched: tuple[MatchedQuery, ...], lang: str) -> str:
     score = card.collection.score if card.collection else None
     if score is None:
         return text
-    match = esc(t(lang, "card.score", score=f"{score.value:.2f}", category=score.category))
+    match = esc(
+        t(
+            lang,
+            "card.score",
+            score=f"{score.value:.2f}",
+            category=category_name(lang, score.category),
+        )
+    )
     text = f"{text} · {match}" if text else match
     queries = [f"#{m.number} {m.query}" for m in matched] or list(
         card.collection.queries if card.collection else ()
@@ -192,8 +223,8 @@ def list_messages(message: ListMessage) -> list[SlackMessage]:
         found_by[paper.pmid] = (best.number, best.query) if best else None
         score = f" — {best.score.value:.2f}" if best else ""
         source = esc(paper.journal_abbrev or paper.journal)
-        title = shorten(paper.title or f"PMID {paper.pmid}", 500)
-        text = f"• {link(paper.url, title)} ({source}){score}"
+        title = shorten(display_title(paper, message.language), 500)
+        text = f"• {_label(paper, message.language)}{link(paper.url, title)} ({source}){score}"
         pieces.append(Piece(_section(text), 1, (paper.pmid,)))
     pages = _pages(pieces, message.language, message.max_messages, found_by, in_digest=False)
     return [SlackMessage(fit(header, FALLBACK_LIMIT), blocks, pmids) for blocks, pmids in pages]
@@ -215,7 +246,11 @@ def digest_messages(message: DigestMessage) -> list[SlackMessage]:
             paper = item.paper
             found_by[paper.pmid] = item.found_by
             details = message.details(item)
-            text = f"*{link(paper.url, shorten(paper.title, 500))}*\n_{fit(details, 500)}_"
+            title = shorten(display_title(paper, message.language), 500)
+            text = f"*{link(paper.url, title)}*"
+            for status in standing_lines(paper, message.language):
+                text += "\n" + status_mrkdwn(status)
+            text += f"\n_{fit(details, 500)}_"
             if item.summary:
                 text += "\n" + fit(item.summary, 1000)
             pieces.append(Piece(_section(text), 1, (paper.pmid,)))
@@ -224,8 +259,9 @@ def digest_messages(message: DigestMessage) -> list[SlackMessage]:
         lines = []
         for item in message.more:
             found_by[item.paper.pmid] = item.found_by
-            label = shorten(item.paper.title, 300)
-            text = f"• {link(item.paper.url, label)} — {item.score.value:.2f}"
+            title = shorten(display_title(item.paper, message.language), 300)
+            label = _label(item.paper, message.language)
+            text = f"• {label}{link(item.paper.url, title)} — {item.score.value:.2f}"
             lines.append((text, item.paper.pmid))
         pieces += [
             Piece(_section(text), 1, pmids) for text, pmids in _join_within(lines, SECTION_LIMIT)

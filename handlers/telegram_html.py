@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
-from bot.i18n import t
+from bot.i18n import category_name, t
 from bot.messages import DigestMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
+from bot.standing import StatusLine, short_label
+from bot.standing import lines as standing_lines
+from bot.titles import display_title
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]*>")
@@ -52,9 +55,26 @@ def attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def status_html(line: StatusLine) -> str:
+    """A status line as HTML: its links as links, in bold when it warns."""
+    text = "".join(
+        f'<a href="{attr(s.url)}">{esc(s.text)}</a>' if s.url else esc(s.text)
+        for s in line.segments
+    )
+    return f"<b>{text}</b>" if line.warning else text
+
+
+def _label(paper: Paper, lang: str) -> str:
+    """The short status that starts a one-line entry ("⚠️ Retracted · "), escaped, or ""."""
+    label = short_label(paper, lang)
+    return f"{esc(label)} · " if label else ""
+
+
 def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> TelegramMessage:
-    """A card: title, authors, source, match, summary, then as much abstract as fits."""
+    """A card: status lines, title, authors, source, match, summary, then as much abstract as
+    fits. The status lines come first, so a chat's notification preview shows them too."""
     paper, lang = card.paper, card.summary.language
+    standing = [(status_html(line), line.text) for line in standing_lines(paper, lang)]
     authors = _authors(paper, lang)
     source = " · ".join(p for p in (paper.journal_abbrev or paper.journal, _date(paper)) if p)
     match = ""
@@ -63,18 +83,24 @@ def card_message(card: Card, matched: tuple[MatchedQuery, ...] = ()) -> Telegram
         queries = "; ".join(f"#{m.number} {m.query}" for m in matched) or "; ".join(
             card.collection.queries if card.collection else ()
         )
-        match = t(lang, "card.score", score=f"{score.value:.2f}", category=score.category)
+        match = t(
+            lang,
+            "card.score",
+            score=f"{score.value:.2f}",
+            category=category_name(lang, score.category),
+        )
         if queries:
             match += " · " + queries
         if score.notes:
             match += " · " + "; ".join(score.notes)
-    title = paper.title or paper.vernacular_title or f"PMID {paper.pmid}"
+    title = display_title(paper, lang)
     summary = card.summary.text
     abstract = paper.abstract or t(lang, "card.no_abstract")
 
     def build(title: str, summary: str, abstract: str) -> tuple[str, int]:
         # (markup, what Telegram shows) per line; the second is what the limit counts
         lines = [
+            *standing,  # never shortened: the limit is met by the parts below
             (f"<b>{esc(title)}</b>", title),
             (esc(authors), authors),
             (f"<i>{esc(source)}</i>", source),
@@ -147,8 +173,9 @@ def list_messages(message: ListMessage) -> list[TelegramMessage]:
         found_by[paper.pmid] = (best.number, best.query) if best else None
         score = f" — {best.score.value:.2f}" if best else ""
         source = paper.journal_abbrev or paper.journal
-        title = esc(shorten(paper.title or f"PMID {paper.pmid}", 300))
-        line = f'• <a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}'
+        title = esc(shorten(display_title(paper, message.language), 300))
+        label = _label(paper, message.language)
+        line = f'• {label}<a href="{attr(paper.url)}">{title}</a> ({esc(source)}){score}'
         pieces.append(_line(line, paper.pmid))
     return _pages(pieces, message.language, message.max_messages, found_by, in_digest=False)
 
@@ -166,7 +193,10 @@ def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
             paper = item.paper
             found_by[paper.pmid] = item.found_by
             details = message.details(item)
-            entry = f'• <a href="{attr(paper.url)}">{esc(shorten(paper.title, 300))}</a>\n'
+            title = esc(shorten(display_title(paper, message.language), 300))
+            entry = f'• <a href="{attr(paper.url)}">{title}</a>\n'
+            for status in standing_lines(paper, message.language):
+                entry += status_html(status) + "\n"
             entry += f"<i>{esc(details)}</i>"
             if item.summary:
                 entry += f"\n{esc(item.summary)}"
@@ -175,8 +205,9 @@ def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
         pieces.append(_line(f"\n<b>{esc(message.more_title())}</b>"))
         for item in message.more:
             found_by[item.paper.pmid] = item.found_by
-            title = esc(shorten(item.paper.title, 300))
-            line = f'• <a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}'
+            title = esc(shorten(display_title(item.paper, message.language), 300))
+            label = _label(item.paper, message.language)
+            line = f'• {label}<a href="{attr(item.paper.url)}">{title}</a> — {item.score.value:.2f}'
             pieces.append(_line(line, item.paper.pmid))
     return _pages(pieces, message.language, message.max_messages, found_by, in_digest=True)
 

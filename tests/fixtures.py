@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
 import socket
@@ -40,6 +41,16 @@ def fixture(name: str) -> Path:
 def papers_in(name: str) -> list[Paper]:
     """The papers of one fixture file, in file order (its deletion notices left out)."""
     return [r for r in iter_records(fixture(name)) if isinstance(r, Paper)]
+
+
+@functools.cache
+def _by_pmid(name: str) -> dict[str, Paper]:
+    return {paper.pmid: paper for paper in papers_in(name)}
+
+
+def paper_in(name: str, pmid: str) -> Paper:
+    """The paper with this PMID in one fixture file (each file parsed once per test run)."""
+    return _by_pmid(name)[pmid]
 
 
 def first_paper(name: str) -> Paper:

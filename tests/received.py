@@ -9,7 +9,10 @@ from servers.slack import FakeSlack
 
 # A paper's page; a PubMed search (`/?term=`, in the notice of a long list) is not a paper.
 _PAPER_URL = re.compile(r"https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/?$")
-_SLACK_PAPER_LINK = re.compile(r"<https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/\|")
+_SLACK_PAPER_LINK = re.compile(r"<https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/\|([^>]*)>")
+# A status line's link names another record, "retraction notice PMID 9499167" or "PMID 31031480"
+# (bot/standing.py): it is not a paper the message delivers.
+_NAMES_A_RECORD = re.compile(r"PMID \d+$")
 _LEFT_OUT = re.compile(r"…and ([\d,]+) more papers")
 
 
@@ -30,9 +33,12 @@ def telegram_pmids(telegram: Any, chat_id: int) -> list[str]:
 def telegram_linked(message: dict[str, Any]) -> list[str]:
     """PMIDs of the papers one Telegram message links to, in order."""
     found = []
+    text = message.get("text", "").encode("utf-16-le")
     for entity in message.get("entities", []):
         paper = _PAPER_URL.match(entity.get("url", ""))
-        if entity.get("type") == "text_link" and paper:
+        start, end = 2 * entity.get("offset", 0), 2 * (entity.get("offset", 0) + entity["length"])
+        label = text[start:end].decode("utf-16-le", "replace")
+        if entity.get("type") == "text_link" and paper and not _NAMES_A_RECORD.search(label):
             found.append(paper.group(1))
     return found
 
@@ -56,7 +62,8 @@ def slack_linked(message: dict[str, Any]) -> list[str]:
     found = []
     for block in message.get("blocks", []):
         if block.get("type") == "section":
-            found += _SLACK_PAPER_LINK.findall((block.get("text") or {}).get("text", ""))
+            links = _SLACK_PAPER_LINK.findall((block.get("text") or {}).get("text", ""))
+            found += [pmid for pmid, label in links if not _NAMES_A_RECORD.search(label)]
     return found
 
 

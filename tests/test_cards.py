@@ -6,11 +6,12 @@ import json
 import re
 from pathlib import Path
 
-from fixtures import collected, first_paper
+from fixtures import DAILY, collected, first_paper, paper_in
 
 from bot.cards import Card
-from bot.models import MatchReason, Paper, Score
-from bot.plain import to_json, to_markdown, to_text
+from bot.messages import ListItem, ListMessage
+from bot.models import MatchedQuery, MatchReason, Paper, Score
+from bot.plain import list_markdown, to_json, to_markdown, to_text
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "seed" / "card_example.md"
 
@@ -142,3 +143,167 @@ def test_markdown_card_escapes_identifiers_and_dates_from_the_record() -> None:
     assert "- **Publication Date**: 2021\\_\\*x\\*\\_" in card
     assert "- **DOI**: 10.1/\\<b>" in card
     assert "https://pubmed.ncbi.nlm.nih.gov/1%3Cimg%20src%3Dx%3E/" in card
+
+
+# --- status lines, notices and commentary, titles (issue 14) -----------------------------------
+
+SAMPLE_2019 = "fatcat__pubmedsample_2019.xml"
+
+
+def daily(pmid: str) -> Paper:
+    return paper_in(DAILY, pmid)
+
+
+def test_a_retracted_papers_card_says_so_under_its_title_with_the_notice_linked() -> None:
+    """8863847 has RetractionIn 9499167: the line under its heading says Retracted, links the
+    notice, in bold, before the summary."""
+    card = to_markdown(collected(paper_in(SAMPLE_2019, "8863847")))
+    lines = card.splitlines()
+    assert lines[0] == (
+        "# Mechanism of extracellular ATP-induced proliferation of vascular smooth muscle cells."
+    )
+    assert lines[2] == (
+        "**⚠️ Retracted ([retraction notice PMID 9499167](https://pubmed.ncbi.nlm.nih.gov/9499167/))**"
+    )
+    assert lines[4].startswith("## 📝 Summary")
+
+
+def test_the_status_line_is_written_in_the_cards_language() -> None:
+    """The Korean card of 8863847 says 철회된 논문 and links the same notice."""
+    card = to_markdown(collected(paper_in(SAMPLE_2019, "8863847"), "ko"))
+    assert card.splitlines()[2] == (
+        "**⚠️ 철회된 논문 ([철회 공지 PMID 9499167](https://pubmed.ncbi.nlm.nih.gov/9499167/))**"
+    )
+
+
+def test_expression_of_concern_correction_and_preprint_have_their_status_lines() -> None:
+    """32090497 (ExpressionOfConcernIn 34096680), 32497602 (ErratumIn 34090657) and the
+    preprint 32995776 each carry their line under the heading."""
+    concern = to_markdown(collected(daily("32090497"))).splitlines()[2]
+    assert concern == (
+        "**⚠️ Expression of concern ([notice PMID 34096680]"
+        "(https://pubmed.ncbi.nlm.nih.gov/34096680/))**"
+    )
+    corrected = to_markdown(collected(daily("32497602"))).splitlines()[2]
+    assert corrected == (
+        "Corrected ([erratum PMID 34090657](https://pubmed.ncbi.nlm.nih.gov/34090657/))"
+    )
+    assert to_markdown(collected(daily("32995776"))).splitlines()[2] == (
+        "Preprint — not peer reviewed"
+    )
+    korean = to_markdown(collected(daily("32995776"), "ko")).splitlines()[2]
+    assert korean == "프리프린트 — 동료 심사 전"
+
+
+def test_an_erratum_link_without_a_pmid_is_named_by_its_citation() -> None:
+    """9634358's ErratumIn has no PMID, only "J Infect Dis 1998 Aug;178(2):601": the line names
+    that citation, unlinked."""
+    lines = to_markdown(collected(paper_in(SAMPLE_2019, "9634358"))).splitlines()
+    assert lines[2] == "Corrected (erratum: J Infect Dis 1998 Aug;178(2):601)"
+
+
+def test_a_retraction_notice_says_what_it_retracts_and_is_no_relevance_match() -> None:
+    """34092875 (Retraction of Publication, RetractionOf 31031480) names and links the retracted
+    paper, and its category is notice though a score of 0.74 came with it."""
+    card = to_markdown(collected(daily("34092875")))
+    assert card.splitlines()[2] == (
+        "📄 Retraction notice for [PMID 31031480](https://pubmed.ncbi.nlm.nih.gov/31031480/)"
+        " — Anesth Essays Res. 2019 Jan-Mar;13(1):50-56"
+    )
+    assert "- **Relevance Category**: notice\n" in card
+    assert "(high)" not in to_text(collected(daily("34092875")))
+
+
+def test_an_erratum_links_the_article_it_corrects_in_both_languages() -> None:
+    """33971153 "Department of Error." is the erratum for 33894834 (Lancet 2021;397:1564)."""
+    english = to_markdown(collected(daily("33971153"))).splitlines()[2]
+    assert english == (
+        "📄 Erratum for [PMID 33894834](https://pubmed.ncbi.nlm.nih.gov/33894834/)"
+        " — Lancet. 2021 Apr 24;397(10284):1564-1575"
+    )
+    korean = to_markdown(collected(daily("33971153"), "ko")).splitlines()[2]
+    assert korean == (
+        "📄 [PMID 33894834](https://pubmed.ncbi.nlm.nih.gov/33894834/)에 대한 정오표"
+        " — Lancet. 2021 Apr 24;397(10284):1564-1575"
+    )
+
+
+def test_an_editorial_says_what_it_comments_on_and_is_commentary() -> None:
+    """32497602 (Editorial, Comment; CommentOn 32007604) is commentary, in JSON too."""
+    card = collected(daily("32497602"))
+    lines = to_markdown(card).splitlines()
+    assert lines[4] == (
+        "💬 Editorial on [PMID 32007604](https://pubmed.ncbi.nlm.nih.gov/32007604/)"
+        " — J Am Acad Child Adolesc Psychiatry. 2021 Feb;60(2):236-251"
+    )
+    assert json.loads(to_json(card))["collection"]["category"] == "commentary"
+    assert "  Match 0.74 (commentary)" in to_text(card)
+
+
+def test_a_title_only_in_its_original_language_is_shown_with_the_language_named() -> None:
+    """32472320 (German) and 34059504 (French) have only a VernacularTitle: it is the heading
+    and the Title field, with the language named in the card's language, never a dash."""
+    german = to_markdown(collected(daily("32472320")))
+    assert german.startswith("# Briefsammlung Wittelshöfer. (German)\n")
+    assert "- **Title**: Briefsammlung Wittelshöfer. (German)\n" in german
+    assert german.splitlines()[2] == "💬 Letter"  # a Letter commenting on no record PubMed names
+    french = to_markdown(collected(daily("34059504"), "ko"))
+    assert french.startswith(
+        "# Les soins hospitaliers aux personnes qui consomment des drogues injectables."
+        " (프랑스어)\n"
+    )
+    assert to_text(collected(daily("34059504"))).splitlines()[0] == (
+        "Les soins hospitaliers aux personnes qui consomment des drogues injectables. (French)"
+    )
+
+
+def test_a_record_without_any_title_says_so_with_its_pmid() -> None:
+    """33977567 (an erratum with an empty ArticleTitle, no authors) reads "[No title] (PMID
+    33977567)", says it is the erratum for 33528901, and is a notice."""
+    card = collected(daily("33977567"))
+    markdown = to_markdown(card)
+    assert markdown.startswith("# [No title] (PMID 33977567)\n")
+    assert "- **Title**: [No title] (PMID 33977567)\n" in markdown
+    assert "📄 Erratum for [PMID 33528901](https://pubmed.ncbi.nlm.nih.gov/33528901/)" in markdown
+    assert "- **Relevance Category**: notice\n" in markdown
+    text = to_text(card).splitlines()
+    assert text[0] == (
+        "📄 Erratum for PMID 33528901 — J Clin Nurs. 2021 May;30(9-10):1347-1359"
+        " <https://pubmed.ncbi.nlm.nih.gov/33528901/>"
+    )
+    assert text[1] == "[No title] (PMID 33977567)"
+    assert to_markdown(collected(daily("33977567"), "ko")).startswith(
+        "# [제목 없음] (PMID 33977567)\n"
+    )
+
+
+def test_the_terminal_card_starts_with_the_status_and_the_notices_address() -> None:
+    """The text card of 8863847 opens with the status line and the notice's PubMed address."""
+    text = to_text(collected(paper_in(SAMPLE_2019, "8863847")))
+    assert text.splitlines()[0] == (
+        "⚠️ Retracted (retraction notice PMID 9499167) <https://pubmed.ncbi.nlm.nih.gov/9499167/>"
+    )
+
+
+def test_a_sound_research_paper_has_no_status_line() -> None:
+    """The cohort study of biopython's pubmed4 goes straight from its title to its summary."""
+    lines = to_markdown(by_tumor(first_paper("biopython__pubmed4.xml"))).splitlines()
+    assert lines[1:3] == ["", "## 📝 Summary (English)"]
+
+
+def test_list_lines_start_with_the_status_and_show_the_real_title() -> None:
+    """In a list file, the retracted paper's line starts "⚠️ Retracted ·", the erratum without a
+    title shows "[No title] (PMID 33977567)" and its category notice."""
+    high = MatchedQuery(1, "q", Score(0.74, "high"))
+    items = (
+        ListItem(paper_in(SAMPLE_2019, "8863847"), (high,)),
+        ListItem(daily("33977567"), (high,)),
+    )
+    lines = list_markdown(ListMessage("en", items)).splitlines()
+    assert lines[2].startswith(
+        "- ⚠️ Retracted · [Mechanism of extracellular ATP-induced proliferation"
+    )
+    assert lines[3] == (
+        "- 📄 Erratum · [[No title] (PMID 33977567)](https://pubmed.ncbi.nlm.nih.gov/33977567/)"
+        " — J Clin Nurs, 2021-07 — 0.74 (notice)"
+    )

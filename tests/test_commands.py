@@ -50,7 +50,8 @@ INTERFACE_VERBS = {
     "export": "export bibtex|ris|csv [alerts]",
 }
 
-# "covid 19" AND pandemic, Entrez dates 2020-11-30..2020-12-07: four records, newest first.
+# "covid 19" AND pandemic, Entrez dates 2020-11-30..2020-12-07: four records, newest first,
+# as a preview shows their titles (33276965 is a Letter and a Comment: the preview says so).
 COVID_PANDEMIC_7_DAYS = [
     (
         "33278068",
@@ -59,8 +60,8 @@ COVID_PANDEMIC_7_DAYS = [
     ),
     (
         "33276965",
-        "Response to «National survey on the treatment of acute appendicitis in Spain during "
-        "the initial period of the COVID-19 pandemic».",
+        "💬 Letter · Response to «National survey on the treatment of acute appendicitis in "
+        "Spain during the initial period of the COVID-19 pandemic».",
     ),
     (
         "33264436",

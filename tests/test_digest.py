@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from channels import RecordingChannel
-from fixtures import FAR_FUTURE, fixture
+from fixtures import DAILY, FAR_FUTURE, fixture, paper_in
 from servers.slack import validate_blocks
 from servers.telegram import parse_html
 
@@ -22,6 +22,7 @@ from bot.errors import DeliveryFailed
 from bot.messages import DigestMessage
 from bot.models import Chat, Delivery, MatchedQuery, MatchReason, Paper, Score, search_url
 from bot.overflow import MAX_MESSAGES
+from bot.plain import digest_markdown
 from bot.pubmed.parse import iter_records
 from bot.scheduler import digest_job_id, digest_trigger, schedule_digest
 from bot.summary import Summary
@@ -206,6 +207,9 @@ def test_a_failed_digest_is_retried_whole_and_its_papers_never_come_twice(store:
 SEOUL = Chat(1, "local", "", "a", language="en", timezone="Asia/Seoul", mode="digest")
 
 
+KOREAN = Chat(2, "local", "", "b", language="ko", timezone="Asia/Seoul", mode="digest")
+
+
 def owed(count: int, offset: int = 0) -> tuple[list[Delivery], dict[str, Paper]]:
     """`count` digest rows of SEOUL and their papers, as delivery reads them."""
     batch = papers(count, offset)
@@ -286,6 +290,50 @@ def test_each_line_is_the_summarizers_finding_cut_to_one_line() -> None:
     assert all(i.design == "Trial" and 0 < len(i.summary) <= digest.ONE_LINE for i in items)
 
 
+def test_a_notice_comes_after_the_studies_and_says_it_is_a_notice() -> None:
+    """The erratum 33971153 scored 0.90 "high" for the words of the paper it corrects: in the
+    digest it follows the three studies (0.30-0.32), its category is notice, its line says so,
+    and the Markdown entry links the article it corrects (33894834)."""
+    rows, by_pmid = owed(3)
+    erratum = paper_in(DAILY, "33971153")
+    rows.append(Delivery(4, SEOUL.id, erratum.pmid, "pending", "digest", "digest-x", 0, 0.9, ""))
+    by_pmid[erratum.pmid] = erratum
+    matched = {r.pmid: (found(1, "q", 0.3 + 0.01 * i),) for i, r in enumerate(rows[:3])}
+    matched[erratum.pmid] = (MatchedQuery(1, "q", Score(0.9, "high")),)
+    message = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched=matched)
+    items = message.sections[0].items
+    assert [i.paper.pmid for i in items][-1] == "33971153"
+    assert [i.score.value for i in items[:3]] == [0.32, 0.31, 0.3]
+    assert items[-1].score.category == "notice"
+    assert message.details(items[-1]).endswith(" · Lancet · 2021-06-05 · score 0.90 (notice)")
+    assert items[-1].summary == ""  # no "finding" quoted from a notice
+    korean = digest.build(KOREAN, rows, NOON, papers=by_pmid, matched=matched)
+    assert korean.details(korean.sections[0].items[-1]).endswith(" · 점수 0.90 (공지)")
+    markdown = digest_markdown(message)
+    entry = markdown.split(
+        "- **[Department of Error.](https://pubmed.ncbi.nlm.nih.gov/33971153/)**"
+    )
+    assert entry[1].splitlines()[1] == (
+        "  📄 Erratum for [PMID 33894834](https://pubmed.ncbi.nlm.nih.gov/33894834/)"
+        " — Lancet. 2021 Apr 24;397(10284):1564-1575"
+    )
+
+
+def test_a_retracted_paper_in_a_digest_carries_its_status_line_in_markdown() -> None:
+    """8863847 (RetractionIn 9499167) in a Markdown digest: the line under its linked title is
+    the status line, its notice linked."""
+    rows, by_pmid = owed(1, offset=8)
+    assert rows[0].pmid == "8863847"
+    message = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched={})
+    lines = digest_markdown(message).splitlines()
+    at = next(
+        i for i, line in enumerate(lines) if "(https://pubmed.ncbi.nlm.nih.gov/8863847/)" in line
+    )
+    assert lines[at + 1] == (
+        "  **⚠️ Retracted ([retraction notice PMID 9499167](https://pubmed.ncbi.nlm.nih.gov/9499167/))**"
+    )
+
+
 # --- rendering on every platform ---------------------------------------------------------------
 
 
@@ -347,5 +395,6 @@ def test_local_digest_is_one_markdown_file_of_the_day(store: Store, tmp_path: Pa
     assert [f.name for f in files] == ["digest-2026-11-26.md"]
     text = files[0].read_text(encoding="utf-8")
     assert text.startswith("# 📬 PubMed digest for 2026-11-26 — new papers: 12, subscriptions: 1")
-    assert text.count("https://pubmed.ncbi.nlm.nih.gov/") == 12
+    for paper in papers(12):  # each paper linked once (a status line links its notice too)
+        assert text.count(f"]({paper.url})") == 1
     assert "## +2 more:" in text

@@ -117,3 +117,14 @@ def test_a_like_in_a_chat_moves_its_next_card_and_only_its_own(tmp_path: Path) -
     assert scores["a"].notes == ("you liked a paper on Gene Editing",)
     assert scores["b"].value == 0.5
     assert scores["b"].notes == ()
+
+
+def test_a_liked_topic_never_makes_a_notice_high() -> None:
+    """An erratum on a liked topic moves in score, but stays in the category notice."""
+    liked = [(paper(str(i), ("X", "Y")), "up") for i in range(3)]
+    erratum = Paper(
+        pmid="9", title="Erratum", mesh_terms=("X", "Y"), publication_types=("Published Erratum",)
+    )
+    moved = adjust(taste(liked), erratum, Score(0.66, "notice", ()), "en")
+    assert moved.value > 0.7
+    assert moved.category == "notice"

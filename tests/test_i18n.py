@@ -35,6 +35,7 @@ KEEP = {verb.name for verb in VERBS if verb.listed} | {
     "AND",
     "chemotherapy",
     "alerts",  # the word of `export csv alerts`
+    "PMID",  # PubMed's identifier, as Korean readers of PubMed know it
 }
 
 

@@ -50,7 +50,7 @@ def owe(
 ) -> list[str]:
     """A database where the chat is owed `papers` from one subscription, scores falling in the
     order given; returns the PMIDs best first, as the chat sees them (scores to four places,
-    ties by PMID)."""
+    ties by PMID; in a digest, notices and commentary last)."""
     store = Store(path)
     store.papers.save(papers)
     chat = store.chats.get_or_create(
@@ -75,7 +75,9 @@ def owe(
     if mode == "digest":
         digest.plan(store, chat, datetime.now(UTC))
     store.close()
-    return sorted(scores, key=lambda pmid: (-round(scores[pmid], 4), pmid))
+    # A digest shows notices and commentary after the studies and reviews (bot/digest.py).
+    last = {p.pmid for p in papers if mode == "digest" and p.kind in ("notice", "commentary")}
+    return sorted(scores, key=lambda pmid: (pmid in last, -round(scores[pmid], 4), pmid))
 
 
 @pytest.fixture

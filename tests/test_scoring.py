@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fixtures import DAILY, papers_in
+from fixtures import DAILY, paper_in, papers_in
 
 from bot.collected import search_cards
 from bot.config import Settings
@@ -219,3 +219,25 @@ def test_cut_offs_are_settings() -> None:
     """Other cut-offs change the category, not the score."""
     assert category(0.5, high=0.5, medium=0.2) == "high"
     assert category(0.1, high=0.5, medium=0.2) == "low"
+
+
+# --- notices and commentary are not ranked (issue 14) -------------------------------------------
+
+
+def test_a_correction_found_by_its_words_is_a_notice_not_a_high_match() -> None:
+    """34094293 ("Correction: A universal method … CRISPR-associated …", a Published Erratum)
+    matches CRISPR[tiab] in its title; its category is notice, while the same title on a
+    research article would be high."""
+    correction = paper_in(DAILY, "34094293")
+    result = score("CRISPR[tiab]", correction)
+    assert result.value >= 0.7
+    assert result.category == "notice"
+    as_article = Paper(pmid="1", title=correction.title, publication_types=("Journal Article",))
+    assert score("CRISPR[tiab]", as_article).category == "high"
+
+
+def test_an_editorial_is_commentary_whatever_its_score() -> None:
+    """32497602 (Editorial, Comment) is commentary for a query its title answers well."""
+    assert score("psychostimulant treatment", paper_in(DAILY, "32497602")).category == "commentary"
+    assert category(0.95, kind="notice") == "notice"
+    assert category(0.95, kind="review") == "high"

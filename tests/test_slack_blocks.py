@@ -9,18 +9,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from fixtures import collected, first_paper, papers_in
+from fixtures import DAILY, collected, first_paper, paper_in, papers_in
 from servers.slack import validate_blocks
 
 from bot.cards import Card
-from bot.messages import ListItem, ListMessage
-from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.messages import DigestItem, DigestMessage, DigestSection, ListItem, ListMessage
+from bot.models import AbstractSection, Correction, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
 from handlers.slack_blocks import (
     HEADER_LIMIT,
     MAX_BLOCKS,
     SECTION_LIMIT,
     card_message,
+    digest_messages,
     esc,
     fit,
     home_view,
@@ -195,3 +196,95 @@ def test_fit_keeps_as_much_of_a_markup_dense_text_as_fits_escaped(text: str) -> 
     assert fitted.endswith("…")
     unescaped = fitted[:-1].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert text.startswith(unescaped.rstrip())
+
+
+# --- status lines, notices, titles (issue 14) ------------------------------------------------
+
+RETRACTED = ("fatcat__pubmedsample_2019.xml", "8863847")  # RetractionIn 9499167
+
+
+@pytest.mark.parametrize(
+    ("language", "line", "preview"),
+    [
+        (
+            "en",
+            "*⚠️ Retracted (<https://pubmed.ncbi.nlm.nih.gov/9499167/|retraction notice PMID "
+            "9499167>)*",
+            "⚠️ Retracted · Mechanism of extracellular ATP-induced",
+        ),
+        (
+            "ko",
+            "*⚠️ 철회된 논문 (<https://pubmed.ncbi.nlm.nih.gov/9499167/|철회 공지 PMID 9499167>)*",
+            "⚠️ 철회된 논문 · Mechanism of extracellular ATP-induced",
+        ),
+    ],
+)
+def test_a_retracted_card_has_the_status_right_under_its_header(
+    language: str, line: str, preview: str
+) -> None:
+    """8863847: the block after the header is the bold status line linking notice 9499167, and
+    the notification text starts with the status."""
+    message = card_message(collected(paper_in(*RETRACTED), language))
+    assert validate_blocks(list(message.blocks)) == []
+    assert message.blocks[1] == {"type": "section", "text": {"type": "mrkdwn", "text": line}}
+    assert message.text.startswith(preview)
+
+
+def test_the_status_block_stays_whole_when_the_rest_is_shortened() -> None:
+    """A retracted paper whose title and abstract exceed Slack's limits keeps its whole status
+    line; the blocks still pass Slack's checks."""
+    paper = Paper(
+        pmid="3",
+        title="t " * 400,
+        abstract_sections=(AbstractSection("", "<&> " * 2000),),
+        corrections=(Correction("RetractionIn", "9499167", "Mol Pharmacol. 1998"),),
+    )
+    message = card_message(collected(paper))
+    assert validate_blocks(list(message.blocks)) == []
+    assert message.blocks[1]["text"]["text"] == (
+        "*⚠️ Retracted (<https://pubmed.ncbi.nlm.nih.gov/9499167/|retraction notice PMID 9499167>)*"
+    )
+
+
+def test_a_notice_names_what_it_concerns_and_is_matched_as_a_notice() -> None:
+    """34092875 links the retracted paper 31031480, and its context line says (notice)."""
+    message = card_message(collected(paper_in(DAILY, "34092875")))
+    assert message.blocks[1]["text"]["text"] == (
+        "📄 Retraction notice for <https://pubmed.ncbi.nlm.nih.gov/31031480/|PMID 31031480>"
+        " — Anesth Essays Res. 2019 Jan-Mar;13(1):50-56"
+    )
+    [context] = [b for b in message.blocks if b["type"] == "context"]
+    assert " · Match 0.74 (notice)" in context["elements"][0]["text"]
+
+
+def test_headers_show_vernacular_titles_and_untitled_records_by_pmid() -> None:
+    """32472320's header is its German title named as such; 33977567's is "[No title] (PMID
+    33977567)", in the header and the notification."""
+    german = card_message(collected(paper_in(DAILY, "32472320")))
+    assert german.blocks[0]["text"]["text"] == "Briefsammlung Wittelshöfer. (German)"
+    untitled = card_message(collected(paper_in(DAILY, "33977567")))
+    assert untitled.blocks[0]["text"]["text"] == "[No title] (PMID 33977567)"
+    assert untitled.text.startswith("📄 Erratum · [No title] (PMID 33977567) — J Clin Nurs")
+
+
+def test_list_and_digest_entries_carry_the_status_and_the_real_title() -> None:
+    """A list line starts "⚠️ Retracted ·"; a digest entry has the linked status line under its
+    title; 34059504 is listed by its French title."""
+    retracted, french = paper_in(*RETRACTED), paper_in(DAILY, "34059504")
+    best = (MatchedQuery(1, "q", Score(0.5, "medium", ())),)
+    [listed] = list_messages(ListMessage("en", (ListItem(retracted, best), ListItem(french, best))))
+    texts = [b["text"]["text"] for b in listed.blocks]
+    assert texts[1].startswith("• ⚠️ Retracted · <https://pubmed.ncbi.nlm.nih.gov/8863847/|")
+    assert texts[2].startswith(
+        "• <https://pubmed.ncbi.nlm.nih.gov/34059504/|Les soins hospitaliers aux personnes qui "
+        "consomment des drogues injectables. (French)>"
+    )
+    item = DigestItem(retracted, Score(0.5, "medium"), "Animal study", "PKC and Raf-1…")
+    digest = DigestMessage("en", "2026-11-26", 1, (DigestSection(1, "q", (item,)),))
+    [message] = digest_messages(digest)
+    assert validate_blocks(list(message.blocks)) == []
+    entry = message.blocks[2]["text"]["text"].splitlines()
+    assert entry[0].startswith("*<https://pubmed.ncbi.nlm.nih.gov/8863847/|Mechanism")
+    assert entry[1] == (
+        "*⚠️ Retracted (<https://pubmed.ncbi.nlm.nih.gov/9499167/|retraction notice PMID 9499167>)*"
+    )

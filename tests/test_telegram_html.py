@@ -9,13 +9,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from fixtures import collected, first_paper, papers_in
+from fixtures import DAILY, collected, first_paper, paper_in, papers_in
 from servers.telegram import parse_html
 
-from bot.messages import ListItem, ListMessage
-from bot.models import AbstractSection, MatchedQuery, Paper, Score
+from bot.messages import DigestItem, DigestMessage, DigestSection, ListItem, ListMessage
+from bot.models import AbstractSection, Correction, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
-from handlers.telegram_html import LIMIT, card_message, length, list_messages, reply_messages
+from handlers.telegram_html import (
+    LIMIT,
+    card_message,
+    digest_messages,
+    length,
+    list_messages,
+    reply_messages,
+)
 
 NASTY = [
     "ncbi-cxx-toolkit-public__pubmed31732993.xml",  # MathML in the abstract, <sub> in the title
@@ -116,3 +123,96 @@ def test_a_long_reply_is_split_at_line_breaks() -> None:
         assert length(text) <= LIMIT
         rebuilt += text.splitlines()
     assert rebuilt == lines
+
+
+# --- status lines, notices, titles (issue 14) ------------------------------------------------
+
+RETRACTED = ("fatcat__pubmedsample_2019.xml", "8863847")  # RetractionIn 9499167
+NOTICE_URL = "https://pubmed.ncbi.nlm.nih.gov/9499167/"
+
+
+def links(entities: list[dict[str, object]]) -> list[object]:
+    return [e["url"] for e in entities if e["type"] == "text_link"]
+
+
+@pytest.mark.parametrize(
+    ("language", "line", "linked"),
+    [
+        ("en", "⚠️ Retracted (retraction notice PMID 9499167)", "retraction notice PMID 9499167"),
+        ("ko", "⚠️ 철회된 논문 (철회 공지 PMID 9499167)", "철회 공지 PMID 9499167"),
+    ],
+)
+def test_a_retracted_card_opens_with_the_status_line_in_bold_linking_the_notice(
+    language: str, line: str, linked: str
+) -> None:
+    """The first line of 8863847's message (what a notification shows) says it is retracted,
+    in bold, its notice linked; the title follows."""
+    message = card_message(collected(paper_in(*RETRACTED), language))
+    text, entities = parse_html(message.html)
+    first, second = text.splitlines()[:2]
+    assert first == line
+    assert second.startswith("Mechanism of extracellular ATP-induced proliferation")
+    assert {"type": "bold", "offset": 0, "length": length(line)}.items() <= entities[0].items()
+    [link] = [e for e in entities if e["type"] == "text_link"]
+    assert link["url"] == NOTICE_URL
+    assert text[link["offset"] : link["offset"] + link["length"]] == linked
+
+
+def test_the_status_line_survives_a_card_that_must_be_shortened() -> None:
+    """A retracted paper with a 9,000-character title and a 30,000-character abstract still
+    opens with its whole status line, and fits."""
+    paper = Paper(
+        pmid="3",
+        title=" ".join(f"title{i}" for i in range(1500)),
+        abstract_sections=(AbstractSection("", " ".join(f"word{i}" for i in range(5000))),),
+        corrections=(Correction("RetractionIn", "9499167", "Mol Pharmacol. 1998"),),
+    )
+    text, entities = parse_html(card_message(collected(paper)).html)
+    assert length(text) <= LIMIT
+    assert text.splitlines()[0] == "⚠️ Retracted (retraction notice PMID 9499167)"
+    assert NOTICE_URL in links(entities)
+
+
+def test_an_untitled_erratum_says_what_it_corrects_and_is_a_notice() -> None:
+    """33977567: the erratum for 33528901, linked; "[No title] (PMID 33977567)" as its title;
+    its match category is notice, not the high its score came with."""
+    text, entities = parse_html(card_message(collected(paper_in(DAILY, "33977567"))).html)
+    lines = text.splitlines()
+    assert lines[0] == "📄 Erratum for PMID 33528901 — J Clin Nurs. 2021 May;30(9-10):1347-1359"
+    assert lines[1] == "[No title] (PMID 33977567)"
+    assert "https://pubmed.ncbi.nlm.nih.gov/33528901/" in links(entities)
+    assert any(line.startswith("Match 0.74 (notice)") for line in lines)
+
+
+def test_a_vernacular_only_title_is_the_cards_title_with_its_language() -> None:
+    """32472320 has only the German title: the bold title line names German (독일어 in Korean)."""
+    text, _ = parse_html(card_message(collected(paper_in(DAILY, "32472320"), "ko")).html)
+    assert text.splitlines()[1] == "Briefsammlung Wittelshöfer. (독일어)"
+
+
+def test_list_and_digest_entries_carry_the_status() -> None:
+    """A list line of a retracted paper starts with "⚠️ Retracted ·"; its digest entry has the
+    whole status line, the notice linked; an untitled erratum is listed by its PMID."""
+    retracted, erratum = paper_in(*RETRACTED), paper_in(DAILY, "33977567")
+    best = (MatchedQuery(1, "q", Score(0.5, "medium", ())),)
+    [listed] = list_messages(
+        ListMessage("en", (ListItem(retracted, best), ListItem(erratum, best)))
+    )
+    text, _ = parse_html(listed.html)
+    assert "\n• ⚠️ Retracted · Mechanism of extracellular ATP-induced" in text
+    assert "\n• 📄 Erratum · [No title] (PMID 33977567) (J Clin Nurs) — 0.50" in text
+    item = DigestItem(retracted, Score(0.5, "medium"), "Animal study", "PKC and Raf-1…")
+    digest = DigestMessage("en", "2026-11-26", 2, (DigestSection(1, "q", (item,)),), (item,))
+    [message] = digest_messages(digest)
+    text, entities = parse_html(message.html)
+    entry = text.split("Subscription #1: q\n", 1)[1].splitlines()
+    assert entry[0].startswith("• Mechanism of extracellular ATP-induced")
+    assert entry[1] == "⚠️ Retracted (retraction notice PMID 9499167)"
+    assert "• ⚠️ Retracted · Mechanism of extracellular" in text  # among the short links
+    assert NOTICE_URL in links(entities)
+
+
+def test_a_korean_card_names_the_category_in_korean() -> None:
+    """The Korean card of the erratum 33971153 says 일치도 0.74 (공지): its category, in Korean."""
+    text, _ = parse_html(card_message(collected(paper_in(DAILY, "33971153"), "ko")).html)
+    assert "\n일치도 0.74 (공지) · " in text
