@@ -2,7 +2,8 @@
 
 For every English summary: how many key findings are cut (they end in "…"), how many are
 boilerplate rather than a finding (a trial registration, "Supplementary data are available…",
-a copyright or funding line, a review's aim, a fragment the sentence splitter left), how many
+a copyright or funding line, a review's aim), how many start mid-sentence (where a splitter
+that breaks at "p." or "vol." starts them), how many
 research papers with an abstract get no finding, and how often each study design is named.
 The criteria are written here, by pattern, independently of bot/finding.py, so that they check
 the summaries rather than repeat the code that makes them.
@@ -41,18 +42,32 @@ BOILERPLATE: dict[str, re.Pattern[str]] = {
     ),
     "copyright": re.compile(r"©|\bcopyright\b|\ball rights reserved\b", re.I),
     "funding": re.compile(
-        r"\bfunded by\b|\bfunding\b|\b(work|study|research|project) (was|is) (supported|funded)",
+        r"\bfunded by\b|^\(?funding\b|\bfunding:|\b(work|study|research|project|trial) (was|is) "
+        r"(partly |partially |financially )?(supported|funded)\b|\bsupported by (a )?grants?\b",
         re.I,
     ),
     "review aim": re.compile(
         r"\bin this (article|review|paper|chapter|mini-?review|overview|perspective)\b"
         r"[^.]{0,40}?\bwe\b[^.]{0,15}?\b(discuss|summari[sz]e|review|describe|highlight|outline)"
-        r"|^this (article|review|paper|chapter) (will )?(discuss|summari[sz]|review|describ|highlight)",
+        r"|^this (article|review|paper|chapter) (will )?"
+        r"(discuss|summari[sz]|review|describ|highlight)",
         re.I,
     ),
-    # What a broken sentence splitter leaves: a finding that starts inside a sentence.
-    "fragment": re.compile(r"^(\d+ in vol\b|[a-z]{2,} [a-z])"),
 }
+
+
+def starts_mid_sentence(finding: str, sections: list[str]) -> bool:
+    """Whether the finding begins inside a sentence of the abstract, as a splitter that breaks
+    at "p." or "vol." leaves it: what precedes it in its paragraph does not end a sentence."""
+    head = finding[:60]
+    starts = [
+        text[:at]
+        for text in sections
+        for at in (m.start() for m in re.finditer(re.escape(head), text))
+    ]
+    return bool(starts) and not any(
+        re.search(r"(^|[.!?:][\"'”’)\]]*)\s*$", before) for before in starts
+    )
 
 
 def main() -> int:
@@ -72,6 +87,7 @@ def main() -> int:
     from bot.summary import summarize
 
     papers = with_finding = cut = research = research_abstract = research_empty = 0
+    fragments = 0
     boilerplate: Counter[str] = Counter()
     designs: Counter[str] = Counter()
     examples: dict[str, str] = {}
@@ -95,6 +111,9 @@ def main() -> int:
             if pattern.search(finding):
                 boilerplate[name] += 1
                 examples.setdefault(name, f"{record.pmid}: {finding[:100]}")
+        if starts_mid_sentence(finding, [s.text for s in record.abstract_sections]):
+            fragments += 1
+            examples.setdefault("mid-sentence", f"{record.pmid}: {finding[:100]}")
 
     share = cut / with_finding if with_finding else 0.0
     print(f"file: {args.file.name}; code: {Path(bot.__file__).parent.parent}")
@@ -106,6 +125,7 @@ def main() -> int:
     print(f"| findings cut (ending in …) | {cut:,} ({share:.1%}) |")
     for name in BOILERPLATE:
         print(f"| boilerplate findings: {name} | {boilerplate[name]:,} |")
+    print(f"| findings starting mid-sentence | {fragments:,} |")
     print(
         f"| research papers (kind) with an abstract but no finding | "
         f"{research_empty:,} of {research_abstract:,} "
@@ -119,8 +139,10 @@ def main() -> int:
     print()
     for name, example in examples.items():
         print(f"- e.g. {name}: {example}")
-    verdict = "met" if share <= CUT_GOAL and not sum(boilerplate.values()) else "NOT met"
-    print(f"- goal (≤ {CUT_GOAL:.0%} cut, no boilerplate finding): {verdict}")
+    met = share <= CUT_GOAL and not sum(boilerplate.values()) and not fragments
+    print(
+        f"- goal (≤ {CUT_GOAL:.0%} cut, no boilerplate or fragment): {'met' if met else 'NOT met'}"
+    )
     return 0
 
 

@@ -170,6 +170,9 @@ def test_a_failure_is_asked_again_after_an_hour_and_an_answer_is_kept_for_good(
 
 def test_a_paper_without_abstract_is_not_sent_to_the_model(llm: FakeLlm, tmp_path: Path) -> None:
     """With nothing to summarise, the offline line is used and the model is not asked."""
-    bare = Paper(pmid="4", title="Editorial", publication_types=("Editorial",))
-    assert summarizer(llm, tmp_path)(bare, "en").text == "Editorial. No abstract available."
+    bare = Paper(pmid="4", title="A trial", publication_types=("Randomized Controlled Trial",))
+    assert (
+        summarizer(llm, tmp_path)(bare, "en").text
+        == "Randomized controlled trial. No abstract available."
+    )
     assert llm.requests == []
