@@ -56,18 +56,31 @@ BOILERPLATE: dict[str, re.Pattern[str]] = {
 }
 
 
+ABBREVIATIONS = {"al", "e.g", "i.e", "fig", "vs", "approx"}
+BEFORE_NUMBERS = {"p", "pp", "vol", "no"}  # "p. 50", "vol. 13"; but "active P. In general"
+
+
+def starts_a_sentence(before: str, following: str) -> bool:
+    """Whether text that follows `before` starts a sentence: `before` is empty or ends with a
+    stop (or a colon) that is not an abbreviation's ("p.", "vol.", "et al.")."""
+    before = before.rstrip()
+    if not before:
+        return True
+    if not re.search(r"[.!?:][\"'”’)\]]*$", before):
+        return False
+    word = before.rstrip("\"'”’)]").rstrip(".!?:").split()[-1:] or [""]
+    word = word[0].lstrip("([").lower()
+    if word in BEFORE_NUMBERS:
+        return not following[:1].isdigit()
+    return word not in ABBREVIATIONS
+
+
 def starts_mid_sentence(finding: str, sections: list[str]) -> bool:
     """Whether the finding begins inside a sentence of the abstract, as a splitter that breaks
-    at "p." or "vol." leaves it: what precedes it in its paragraph does not end a sentence."""
+    at "p." or "vol." leaves it."""
     head = finding[:60]
-    starts = [
-        text[:at]
-        for text in sections
-        for at in (m.start() for m in re.finditer(re.escape(head), text))
-    ]
-    return bool(starts) and not any(
-        re.search(r"(^|[.!?:][\"'”’)\]]*)\s*$", before) for before in starts
-    )
+    befores = [t[: m.start()] for t in sections for m in re.finditer(re.escape(head), t)]
+    return bool(befores) and not any(starts_a_sentence(b, finding) for b in befores)
 
 
 def main() -> int:

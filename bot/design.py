@@ -124,9 +124,7 @@ _SELF = re.compile(
     rf"\b(?:in|from|by) (?:this|the present|the current|our) ((?:[\w-]+,? ){{0,6}}?){_NOUN}\b"
     rf"|(?:^|\.\s+)(?:this|the present) ((?:[\w-]+,? ){{0,6}}?){_NOUN}\b"
     rf"|\bwe (?:conducted|performed|carried out|undertook|did|designed|report|present) (?:an? )?"
-    rf"((?:[\w-]+,? ){{0,6}}?){_NOUN}\b"
-    rf"|\b(?:an? )((?:[\w-]+,? ){{0,6}}?){_NOUN} (?:was|were) (?:conducted|performed|carried out|"
-    rf"undertaken|done)\b",
+    rf"((?:[\w-]+,? ){{0,6}}?){_NOUN}\b",
     re.I,
 )
 _PHRASE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (

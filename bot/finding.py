@@ -187,10 +187,15 @@ def _closing(text: str) -> str:
     inline = list(_INLINE_CONCLUSION.finditer(text))
     if inline:
         text = text[inline[-1].end() :]
-    kept = [s for s in sentences(_without_tail(text)) if not is_boilerplate(s)]
+    kept: list[str] = []  # the last three sentences that are not boilerplate
+    for sentence in reversed(sentences(_without_tail(text))):
+        if len(kept) == 3:
+            break
+        if not is_boilerplate(sentence):
+            kept.insert(0, sentence)
     if not kept:
         return ""
-    for index in range(max(0, len(kept) - 3), len(kept)):
+    for index in range(len(kept)):
         if _CONCLUDING.match(kept[index]):
             return " ".join(kept[index:])
     closing = kept[-1]
