@@ -90,8 +90,13 @@ _PUBLICATION_TYPES = {
     "Congress": "congress",
 }
 _PRIORITY = {key: rank for rank, (key, _, _) in enumerate(DESIGNS)}
-# What cue words may make of a type: a review may be systematic, an observational study a cohort.
-_REFINES = {"review": ("meta-analysis", "systematic review"), "observational": ("cohort",)}
+# What cue words may make of a type: a review may be systematic (or a meta-analysis), an
+# observational study a cohort.
+_REFINES = {
+    "review": ("meta-analysis", "systematic review"),
+    "systematic review": ("meta-analysis",),
+    "observational": ("cohort",),
+}
 # Types no cue word overrides: notices, commentary, media, protocols.
 _FINAL = NOTICES | COMMENTARY | {"video", "protocol"}
 

@@ -86,10 +86,11 @@ def _target(links: tuple[Correction, ...]) -> str:
     """The records a notice or comment concerns: "PMID 1 (source)", or the source alone."""
     named = []
     for link in links[:MAX_LINKS]:
-        if link.pmid and link.source:
-            named.append(f"PMID {link.pmid} ({link.source})")
+        source = link.source.rstrip(" ;:.")  # an online-first source ends "2020 Nov 10;:"
+        if link.pmid and source:
+            named.append(f"PMID {link.pmid} ({source})")
         else:
-            named.append(f"PMID {link.pmid}" if link.pmid else link.source)
+            named.append(f"PMID {link.pmid}" if link.pmid else source)
     return "; ".join(n for n in named if n)
 
 

@@ -95,6 +95,13 @@ def test_an_editorial_on_a_trial_is_an_editorial_on_that_trial() -> None:
     assert summarize(record("32497602"), "ko").text == f"사설. 논평 대상: PMID 32007604 ({source})."
 
 
+def test_an_online_first_source_reads_without_its_empty_volume() -> None:
+    """33233915 comments on "Am J Respir Crit Care Med. 2020 Nov 10;:": shown without ";:"."""
+    assert summarize(record("33233915")).text == (
+        "Editorial on PMID 33171069 (Am J Respir Crit Care Med. 2020 Nov 10)."
+    )
+
+
 def test_a_letter_about_a_meta_analysis_is_a_letter() -> None:
     """The commentary 34052440 (Letter) on a meta-analysis is named a letter, with no finding."""
     s = summarize(record("34052440"))
