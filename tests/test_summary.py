@@ -261,6 +261,14 @@ def test_a_reviews_aim_is_not_its_finding() -> None:
     )
 
 
+def test_a_manuscripts_purpose_is_not_its_finding() -> None:
+    """34095200 closes with "The purpose of this manuscript was to review…": not quoted."""
+    assert key_finding(record("34095200")) == (
+        "In addition, 3D bio-printing which combines cells with bio-material scaffolds offers an "
+        "exciting technology with significant applications in the field of tissue engineering."
+    )
+
+
 def test_key_finding_is_the_conclusions_section_without_registration() -> None:
     """A structured abstract's CONCLUSIONS section is the finding; the registration is not."""
     p = paper(
