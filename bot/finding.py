@@ -51,8 +51,8 @@ _BOILERPLATE = re.compile(
             r"address|examine|introduce)",
             r"^(?:here,? )?we (?:will )?(?:discuss|summari[sz]e|review|outline|highlight) ",
             r"^(?:this|the present|the current) (?:article|review|paper|chapter|mini-?review|"
-            r"overview|manuscript) (?:will )?(?:discuss|summari[sz]|review|describ|highlight|outline|"
-            r"provide|present|focus|explore|address|examine|aim)",
+            r"overview|manuscript) (?:will )?(?:discuss|summari[sz]|review|describ|highlight|"
+            r"outline|provide|present|focus|explore|address|examine|aim)",
             r"^the (?:main )?(?:aims?|purpose|objectives?|goal) of (?:this|the present|our) "
             r"(?:article|review|paper|chapter|manuscript|study|work) (?:is|was|were|are)\b",
             # headings run into the text ("Registration and funding. The review was…")
