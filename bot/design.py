@@ -149,6 +149,7 @@ _PHRASE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("clinical trial", re.compile(r"\btrial\b", re.I)),
     ("animal", re.compile(r"\b(?:animal|mouse|murine|rat|zebrafish|rabbit|porcine)\b", re.I)),
     ("in vitro", re.compile(r"in vitro", re.I)),
+    ("review", re.compile(r"\breview\b", re.I)),  # "In this review…" of a plain article
 )
 # Cues anywhere in the paper's own text, most specific first.
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
