@@ -18,7 +18,8 @@ _CONCLUSION_LABEL = re.compile(
 _NOT_FINDING_LABEL = re.compile(
     r"regist|funding|financ|sponsor|supplementa|availability|level of evidence|type of study|"
     r"ethics and dissemination|key ?words|copyright|conflicts? of interest|disclosure|irrid|"
-    r"identifier|graphical abstract|video abstract|limitation|prospero|inplasy|\bosf\b",
+    r"identifier|graphical abstract|video abstract|limitation|prospero|inplasy|\bosf\b|"
+    r"disclaimer|^references?$",
     re.I,
 )
 # "… 90.93%.Conclusions: Since …": a structured abstract that PubMed keeps as one paragraph.
@@ -40,7 +41,7 @@ _BOILERPLATE = re.compile(
             r"\bsupplementary (?:data|information|materials?|files?)\b|\bsupporting information\b",
             r"https?://|\bwww\.",
             # copyright lines
-            r"©|\bcopyright\b|\ball rights reserved\b",
+            r"©|\bcopyright\s*(?:\(c\)|\d{4})|\bprotected by copyright\b|\ball rights reserved\b",
             # funding statements
             r"\bfunded by\b|^\(?funding\b|\b(?:work|study|research|project|trial) (?:was|is) "
             r"(?:partly |partially |financially )?(?:supported|funded) by\b",
@@ -62,10 +63,11 @@ _BOILERPLATE = re.compile(
     ),
     re.I,
 )
+# Lines run into the end of a paragraph: everything from them on goes. Case matters here, so
+# that a paper about copyright law or trial registries keeps its sentences.
 _TAIL = re.compile(
-    r"\s*(?:This article is protected by copyright|Copyright\b|©|(?:Clinical )?Trial registration\b"
-    r"|Registration number\b)",
-    re.I,
+    r"\s*(?:This article is protected by copyright|Copyright\s*(?:©|\([Cc]\)|\d{4})|©|"
+    r"(?:Clinical )?[Tt]rial [Rr]egistration\b|TRIAL REGISTRATION\b|Registration number\b)"
 )
 # A closing sentence that opens the authors' conclusion: the finding starts there.
 _CONCLUDING = re.compile(
