@@ -52,6 +52,7 @@ bench: $(VENV)/.stamp-bench $(CORPUS)
 	$(BIN)/python bench/slack.py
 	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/delivery_pass.py
+	$(BIN)/python bench/summaries.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

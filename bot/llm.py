@@ -67,8 +67,8 @@ class LlmSummarizer:
 
     def __call__(self, paper: Paper, language: str = "en") -> Summary:
         offline = summarize(paper, language)
-        if not paper.abstract:
-            return offline
+        if not paper.abstract or paper.kind in ("notice", "commentary"):
+            return offline  # a notice or an editorial is named for what it is, not summarised
         with self._guard:
             lock = self._locks[(paper.pmid, language)]
         with lock:  # two chats needing the same summary at once still ask once

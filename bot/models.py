@@ -10,10 +10,13 @@ from urllib.parse import quote
 
 @dataclass(frozen=True, slots=True)
 class AbstractSection:
-    """One paragraph of an abstract; `label` is empty for an unstructured abstract."""
+    """One paragraph of an abstract; `label` is empty for an unstructured abstract.
+    `category` is NLM's reading of the label (its NlmCategory: "CONCLUSIONS", "METHODS"...,
+    "" when PubMed gives none), which names a conclusion that the author labelled otherwise."""
 
     label: str
     text: str
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +256,8 @@ class Paper:
             pmid=record["pmid"],
             title=record.get("title", ""),
             abstract_sections=tuple(
-                AbstractSection(s["label"], s["text"]) for s in record.get("abstract_sections", [])
+                AbstractSection(s["label"], s["text"], s.get("category", ""))
+                for s in record.get("abstract_sections", [])
             ),
             authors=tuple(record.get("authors", [])),
             journal=record.get("journal", ""),

@@ -364,7 +364,7 @@ def test_a_non_editable_install_carries_the_data_files_and_runs(
     )
     code = "import bot, sys; sys.argv[0] = 'paper-surfer'; print(bot.__file__, file=sys.stderr);"
     code += " from bot.cli import main; sys.exit(main())"
-    pmid = fake.pmids[0]
+    pmid = "9626910"  # a research article whose major headings are Heart Diseases, Hepatitis C
     result = subprocess.run(
         [sys.executable, "-c", code, "card", pmid, "--lang", "ko"],
         capture_output=True,
@@ -377,7 +377,7 @@ def test_a_non_editable_install_carries_the_data_files_and_runs(
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(str(tmp_path / "installed" / "bot"))
     assert pmid in result.stdout
-    # The paper's major headings Chloroplasts (not in the glossary, so as written) and
-    # Photosynthesis, in Korean from the glossary the wheel carries.
+    # The paper's major headings Heart Diseases (not in the glossary, so as written) and
+    # Hepatitis C, in Korean from the glossary the wheel carries.
     glossary = json.loads((REPO / "bot" / "data" / "glossary_ko.json").read_text(encoding="utf-8"))
-    assert f"주제: Chloroplasts; {glossary['mesh']['Photosynthesis']}." in result.stdout
+    assert f"주제: Heart Diseases; {glossary['mesh']['Hepatitis C']}." in result.stdout

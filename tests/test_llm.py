@@ -15,7 +15,7 @@ from servers.llm import FakeLlm
 
 from bot.config import Settings
 from bot.llm import LlmSummarizer
-from bot.models import Paper
+from bot.models import AbstractSection, Paper
 from bot.pubmed.parse import iter_records
 from bot.summary import summarize
 from storage import Store
@@ -170,6 +170,21 @@ def test_a_failure_is_asked_again_after_an_hour_and_an_answer_is_kept_for_good(
 
 def test_a_paper_without_abstract_is_not_sent_to_the_model(llm: FakeLlm, tmp_path: Path) -> None:
     """With nothing to summarise, the offline line is used and the model is not asked."""
-    bare = Paper(pmid="4", title="Editorial", publication_types=("Editorial",))
-    assert summarizer(llm, tmp_path)(bare, "en").text == "Editorial. No abstract available."
+    bare = Paper(pmid="4", title="A trial", publication_types=("Randomized Controlled Trial",))
+    assert (
+        summarizer(llm, tmp_path)(bare, "en").text
+        == "Randomized controlled trial. No abstract available."
+    )
+    assert llm.requests == []
+
+
+def test_an_editorial_is_named_not_summarised_by_the_model(llm: FakeLlm, tmp_path: Path) -> None:
+    """An editorial with an abstract keeps its offline line ("Editorial on …"), unasked."""
+    editorial = Paper(
+        pmid="7",
+        title="Why we published it",
+        publication_types=("Editorial",),
+        abstract_sections=(AbstractSection("", "Patients were randomized. It was inconclusive."),),
+    )
+    assert summarizer(llm, tmp_path)(editorial, "en").text == "Editorial."
     assert llm.requests == []

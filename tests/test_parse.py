@@ -920,6 +920,7 @@ def test_daily_update_first_record_field_by_field(
                 " synaptic dopamine levels is believed to act as a positive reinforcer and to"
                 " mediate some of the acute responses to drugs. The mechanisms by which dopamine"
                 " regulates acute drug responses and addiction remain unknown.",
+                "BACKGROUND",
             ),
             AbstractSection(
                 "RESULTS",
@@ -932,6 +933,7 @@ def test_daily_update_first_record_field_by_field(
                 " consistent with an action through convergent pathways. In addition, we found"
                 " that dopamine is involved in the acute locomotor-activating effect, but not the"
                 " sedating effect, of ethanol.",
+                "RESULTS",
             ),
             AbstractSection(
                 "CONCLUSIONS",
@@ -940,6 +942,7 @@ def test_daily_update_first_record_field_by_field(
                 " therefore suggest that Drosophila can be used as a genetically tractable model"
                 " system in which to study the mechanisms underlying behavioral responses to"
                 " multiple drugs of abuse.",
+                "CONCLUSIONS",
             ),
         ),
         authors=(
@@ -1238,6 +1241,9 @@ def test_conflict_of_interest_statement_is_kept() -> None:
 
 
 def test_new_fields_survive_a_round_trip_through_the_stored_record() -> None:
-    """A paper rebuilt from its JSON record keeps its links, name parts and COI statement."""
-    for paper in (the_paper(SAMPLE_2019, "8863847"), the_paper("biopython__pubmed7.xml")):
+    """A paper rebuilt from its JSON record keeps its links, name parts, COI statement and the
+    NLM categories of its abstract's sections."""
+    daily = papers_in(DAILY_UPDATE)["10704411"]
+    for paper in (the_paper(SAMPLE_2019, "8863847"), the_paper("biopython__pubmed7.xml"), daily):
         assert Paper.from_record(paper.to_record()) == paper
+    assert daily.to_record()["abstract_sections"][2]["category"] == "CONCLUSIONS"

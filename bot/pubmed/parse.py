@@ -377,7 +377,7 @@ def _abstract(abstract: Element) -> tuple[AbstractSection, ...]:
         text = _text(part)
         label = " ".join((part.get("Label") or "").split())
         if text or label:
-            sections.append(AbstractSection(label, text))
+            sections.append(AbstractSection(label, text, part.get("NlmCategory") or ""))
     return tuple(sections)
 
 
