@@ -21,6 +21,7 @@ from bot import digest
 from bot.commands import Context, Reply, execute
 from bot.config import Settings
 from bot.delivery import DeliveryReport, deliver_pending
+from bot.followups import deliver_followups
 from bot.health import Health
 from bot.llm import LlmSummarizer
 from bot.messages import Channel
@@ -152,13 +153,17 @@ class App:
     async def deliver(self) -> DeliveryReport:
         # The poll job and the retry job both deliver; one pass at a time in this process.
         async with self._delivering:
-            return await deliver_pending(
+            report = await deliver_pending(
                 self.store,
                 self.channels,
                 self.settings,
                 summarizer=self.summarizer,
                 metrics=self.metrics,
             )
+            # After the cards: a follow-up replies to a card that has gone out.
+            followed = await deliver_followups(self.store, self.channels, self.settings)
+            report.followups, report.failed = followed.sent, report.failed + followed.failed
+            return report
 
     async def prune(self) -> int:
         """Remove the papers nobody has needed for RETENTION_DAYS; how many went."""

@@ -208,6 +208,11 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
         f"deliveries queued: {report.deliveries}\n"
         f"  deliveries: {delivered.sent} sent, {delivered.failed} failed\n"
     )
+    if report.notices or report.followups or delivered.followups:
+        out.write(
+            f"  follow-ups: {report.notices} notices read, {report.followups} owed,"
+            f" {delivered.followups} sent\n"
+        )
     # PubMed's error texts are someone else's words: no control character reaches the terminal.
     for query, error in report.failures:
         out.write(f"  failed: {escape(query)}: {escape(error)}\n")

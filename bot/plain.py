@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.cards import Card, Collection
 from bot.i18n import t
-from bot.messages import DigestMessage, ListMessage
+from bot.messages import DigestMessage, FollowupMessage, ListMessage
 from bot.models import Paper
 from bot.scoring import explain
 
@@ -225,4 +225,14 @@ def digest_markdown(message: DigestMessage) -> str:
             lines.append(f"- [{md(paper.title)}]({paper.url}) — {item.score.value:.2f}")
         lines.append("")
     lines += [FOOTER, ""]
+    return "\n".join(lines)
+
+
+def followup_markdown(message: FollowupMessage) -> str:
+    """A follow-up as a short Markdown file: what happened, to which paper, and the notice."""
+    title = md(message.title) or f"PMID {message.pmid}"
+    lines = [f"# {message.label()} [{title}]({message.paper_url})", ""]
+    if message.context():
+        lines += [md(message.context()), ""]
+    lines += [f"[{md(message.notice_label())}]({message.notice_url})", ""]
     return "\n".join(lines)

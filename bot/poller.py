@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from bot import notices
 from bot.config import Settings
 from bot.errors import PubMedError
 from bot.models import Paper, Score, SearchResult, Subscription
@@ -74,6 +75,9 @@ class PollReport:
     warnings: list[str] = field(default_factory=list)
     sent: int = 0
     send_failures: int = 0
+    # The notice watch (bot/notices.py): notices read this poll, follow-ups they owed.
+    notices: int = 0
+    followups: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +139,19 @@ def poll_cycle(
     # Queries with the most subscribers first: theirs are the biggest commits, and searched
     # early, their papers come in the first efetches, so they commit while the rest is searched.
     order = sorted(searched, key=lambda q: len(searched[q]), reverse=True)
-    _Cycle(store, client, settings, report, searched, windows, coverage).run(order)
+    cycle = _Cycle(store, client, settings, report, searched, windows, coverage)
+    watch = None
+    if settings.followups:
+        watch = notices.search(
+            store, client, today=end, backfill_days=settings.backfill_days, probe=report.probe
+        )
+        cycle.also_fetch(watch.missing)  # in the poll's own efetch batches
+    cycle.run(order)
+    if watch is not None:
+        notices.learn(store, watch, lost=cycle.unfetched | cycle.unsaved, probe=report.probe)
+        report.notices, report.followups = watch.notices, watch.followups
+        if watch.error:
+            report.warnings.append(watch.error)
     if unchanged:
         store.polls.mark_skipped(report.run, unchanged)
 
@@ -289,6 +305,12 @@ class _Cycle:
         # Written and read on the writer thread only: PMIDs whose save failed, and why.
         self.unsaved: set[str] = set()
         self.save_error = ""
+
+    def also_fetch(self, pmids: Sequence[str]) -> None:
+        """Papers no query waits for (the notice watch's) fetched in the same batches."""
+        new = [p for p in dict.fromkeys(pmids) if p not in self.requested]
+        self.requested.update(new)
+        self.pending += new
 
     def run(self, order: Sequence[str]) -> None:
         searches = deque(order)

@@ -35,6 +35,10 @@ KEEP = {verb.name for verb in VERBS if verb.listed} | {
     "AND",
     "chemotherapy",
     "alerts",  # the word of `export csv alerts`
+    "PMID",  # follow-ups name notices by PubMed's ids
+    "Central",
+    "FOLLOWUPS",  # the setting, as written in .env
+    "off",
 }
 
 
