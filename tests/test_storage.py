@@ -62,6 +62,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m007_shown",),
         ("m008_delivery_parts",),
         ("m009_unchanged_polls",),
+        ("m011_followups",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
