@@ -469,12 +469,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "followup.notice.corrected": ("erratum PMID {pmid}", "정오표 PMID {pmid}"),
     "followup.notice.free": ("PubMed Central {pmcid}", "PubMed Central 전문 {pmcid}"),
     "followup.status": (
-        "Follow-ups: last checked {when}: {notices} new notices, {followups} follow-ups owed",
-        "후속 알림: 마지막 확인 {when}: 새 공지 {notices}건, 보낼 후속 알림 {followups}건",
+        "Follow-ups: retraction notices, errata and expressions of concern last checked {when} "
+        "({notices} read); sent to this chat so far: {sent}, waiting: {pending}",
+        "후속 알림: 철회 공지, 정오표, 우려 표명을 마지막으로 확인한 때 {when} ({notices}건 "
+        "읽음); 이 대화방에 보낸 후속 알림 {sent}건, 대기 {pending}건",
     ),
     "followup.status_saved": (
-        "Saved papers last re-checked {when}: {checked} papers, {followups} follow-ups owed",
-        "저장한 논문 마지막 재확인 {when}: {checked}편, 보낼 후속 알림 {followups}건",
+        "Saved papers last re-checked {when} ({checked} papers)",
+        "저장한 논문 마지막 재확인 {when} ({checked}편)",
     ),
     "followup.status_never": (
         "Follow-ups: no check yet (retractions, corrections and free full text of papers you "

@@ -50,15 +50,24 @@ def search(
     today: date,
     backfill_days: int,
     probe: str,
+    unchanged: bool = False,
 ) -> NoticeWatch:
     """Search the notices entered since the last look (one esearch), unless PubMed said
-    nothing changed since then. Nothing is searched while no chat received or saved a paper."""
+    nothing changed since then. Nothing is searched while no chat received or saved a paper.
+
+    `unchanged`: the poll before this one got the same answer `probe` to "what was entered or
+    modified lately?", so no notice entered since it, and every paper a chat received was
+    fetched as PubMed had it then (a first look waits for PubMed to change).
+    """
     watch = NoticeWatch()
     if not store.followups.watched():
         return watch
     last = store.followups.check(CHECK)
-    if last is not None and last.cursor == today and probe and last.probe == probe:
-        return watch  # the same answer to "what changed?": no notice entered since
+    if probe and (last is None or not last.error):
+        if last is not None and last.cursor == today and last.probe == probe:
+            return watch  # the same answer as at the last look: no notice entered since
+        if unchanged and (last is None or last.cursor == today):
+            return watch
     start = today - timedelta(days=backfill_days)
     if last is not None and last.cursor is not None and not last.error:
         start = last.cursor - timedelta(days=1)  # dates have day precision: a day of overlap
@@ -118,3 +127,22 @@ def learn(
             error=watch.error,
         )
     )
+
+
+def check_now(
+    store: Store, client: EutilsClient, *, today: date, backfill_days: int
+) -> NoticeWatch:
+    """`paper-surfer followups`: the notice check of a poll, on its own, whatever PubMed's
+    "what changed?" answer: search, fetch the notices not stored yet, learn."""
+    watch = search(store, client, today=today, backfill_days=backfill_days, probe="")
+    lost: set[str] = set()
+    if watch.missing:
+        before = client.requests_made
+        try:
+            store.papers.save(client.efetch(watch.missing))
+        except PubMedError as exc:
+            log.warning("could not fetch %d notices: %s", len(watch.missing), exc)
+            lost = set(watch.missing)
+        watch.requests += client.requests_made - before
+    learn(store, watch, lost=lost, probe="")
+    return watch

@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from bot import notices
+from bot import notices, recheck
 from bot.config import Settings
 from bot.errors import PubMedError
 from bot.models import Paper, Score, SearchResult, Subscription
@@ -78,6 +78,7 @@ class PollReport:
     # The notice watch (bot/notices.py): notices read this poll, follow-ups they owed.
     notices: int = 0
     followups: int = 0
+    rechecked: int = 0  # saved papers fetched again by the weekly re-check (bot/recheck.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,13 @@ def poll_cycle(
     watch = None
     if settings.followups:
         watch = notices.search(
-            store, client, today=end, backfill_days=settings.backfill_days, probe=report.probe
+            store,
+            client,
+            today=end,
+            backfill_days=settings.backfill_days,
+            probe=report.probe,
+            unchanged=bool(report.probe)
+            and store.polls.unchanged_since(report.run, report.probe) is not None,
         )
         cycle.also_fetch(watch.missing)  # in the poll's own efetch batches
     cycle.run(order)
@@ -152,6 +159,11 @@ def poll_cycle(
         report.notices, report.followups = watch.notices, watch.followups
         if watch.error:
             report.warnings.append(watch.error)
+        if recheck.due(store, now()):  # once a week: PubMed's record of every saved paper
+            checked = recheck.recheck_saved(store, client, now=now)
+            report.rechecked, report.followups = checked.found, report.followups + checked.followups
+            if checked.error:
+                report.warnings.append(checked.error)
     if unchanged:
         store.polls.mark_skipped(report.run, unchanged)
 
@@ -305,11 +317,13 @@ class _Cycle:
         # Written and read on the writer thread only: PMIDs whose save failed, and why.
         self.unsaved: set[str] = set()
         self.save_error = ""
+        self.extra: set[str] = set()  # fetched for the notice watch, not for a query
 
     def also_fetch(self, pmids: Sequence[str]) -> None:
         """Papers no query waits for (the notice watch's) fetched in the same batches."""
         new = [p for p in dict.fromkeys(pmids) if p not in self.requested]
         self.requested.update(new)
+        self.extra.update(new)
         self.pending += new
 
     def run(self, order: Sequence[str]) -> None:
@@ -424,7 +438,10 @@ class _Cycle:
 
     def _save(self, papers: list[Paper]) -> None:
         try:
-            self.report.new_papers += self.store.papers.save(papers)
+            # What the notice watch fetched is not news for any query.
+            found = [p for p in papers if p.pmid not in self.extra]
+            self.report.new_papers += self.store.papers.save(found)
+            self.store.papers.save([p for p in papers if p.pmid in self.extra])
         except Exception as exc:  # a full disk, a broken file: no query may move past them
             log.error("could not store %d fetched papers: %s", len(papers), exc)
             self.unsaved.update(paper.pmid for paper in papers)

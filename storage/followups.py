@@ -201,6 +201,13 @@ class Followups:
         found = self._store.db.execute("SELECT state, COUNT(*) FROM followups GROUP BY state")
         return {state: int(count) for state, count in found.fetchall()}
 
+    def chat_counts(self, chat: int) -> dict[str, int]:
+        """The chat's follow-ups by state."""
+        found = self._store.db.execute(
+            "SELECT state, COUNT(*) FROM followups WHERE chat = ? GROUP BY state", [chat]
+        )
+        return {state: int(count) for state, count in found.fetchall()}
+
     def _detailed(self, row: dict[str, Any]) -> Followup:
         """The row with what its message says: where and when the chat got the paper."""
         db = self._store.db

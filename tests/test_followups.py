@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from channels import RecordingChannel
-from fixtures import DAILY, DEFAULTS, fixture
+from fixtures import DAILY, DEFAULTS, cli, fixture
 from servers.eutils import FakeEutils
 
 from bot.config import Settings
@@ -360,3 +360,52 @@ def test_the_followup_message_says_what_happened_in_both_languages() -> None:
         "🔓 Free full text is now available: RNA-guided"
         " https://pmc.ncbi.nlm.nih.gov/articles/PMC8181234/"
     )
+
+
+def test_the_followups_command_and_the_local_channel(fake: FakeEutils, tmp_path: Path) -> None:
+    """Locally: `paper-surfer followups` reads the new notices, writes the follow-up as a
+    Markdown file next to the card and a line on stdout, reports what it did, and a second run
+    sends nothing; `status` says when the check ran and what the chat got."""
+    today = datetime.now(UTC).date()
+    fake.shift_dates(AFTER, today)  # the notices enter today
+    fake.visible_until = today - (AFTER - BEFORE)
+    alerts = tmp_path / "alerts"
+    env = {
+        "DATABASE_PATH": str(tmp_path / "ps.db"),
+        "ALERTS_DIR": str(alerts),
+        "PUBMED_EUTILS_URL": fake.url,
+        "NCBI_EMAIL": "dev@example.org",
+    }
+    assert cli("cmd", f"subscribe {RETRACTED}[pmid]", env=env)[0] == 0
+    assert cli("poll", env=env)[0] == 0
+    [card] = list(alerts.rglob("*.md"))
+    assert card.name == f"{RETRACTED}.md"
+
+    fake.visible_until = None
+    code, out, err = cli("followups", env=env)
+    assert code == 0, err
+    note = card.parent / f"{RETRACTED}-retracted-{RETRACTION}.md"  # next to the card
+    week = f"{today - timedelta(days=7):%Y/%m/%d}-{today:%Y/%m/%d}"
+    # 11 notices entered in the window (the slice's [pt] records of 2021-05-31 to 06-07); the
+    # requests: the notice search, and one efetch of them.
+    assert out.splitlines() == [
+        f"{note}  ⚠️ Retracted: Detection of rare variant alleles using the AsCas12a"
+        " double-stranded DNA trans-cleavage activity. — you received it on"
+        f" {today.isoformat()} (subscription #1 “{RETRACTED}[pmid]”); retraction notice PMID"
+        f" {RETRACTION} https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/",
+        f"Notices (retractions, errata, expressions of concern), Entrez dates {week}: 11 read,"
+        " 1 follow-ups owed",
+        "Saved papers re-checked: 0, 0 follow-ups owed",
+        "Follow-ups: 1 sent, 0 failed",
+        "E-utilities requests: 2",
+    ]
+    text = note.read_text(encoding="utf-8")
+    assert text.startswith("# ⚠️ Retracted: [Detection of rare variant alleles")
+    notice = f"[retraction notice PMID {RETRACTION}](https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/)"
+    assert notice in text
+
+    code, out, _ = cli("followups", env=env)
+    assert code == 0
+    assert "Follow-ups: 0 sent, 0 failed" in out
+    status = cli("cmd", "status", env=env)[1]
+    assert "sent to this chat so far: 1, waiting: 0" in status
