@@ -409,3 +409,50 @@ def test_the_followups_command_and_the_local_channel(fake: FakeEutils, tmp_path:
     assert "Follow-ups: 0 sent, 0 failed" in out
     status = cli("cmd", "status", env=env)[1]
     assert "sent to this chat so far: 1, waiting: 0" in status
+
+
+def test_the_weekly_recheck_finds_an_erratum_and_free_full_text_of_a_saved_paper(
+    fake: FakeEutils, store: Store, tmp_path: Path
+) -> None:
+    """A saved paper whose record gained an ErratumIn link and a PMC id: the chat that saved it
+    is told of both, the chat that only received it of the erratum only; one efetch for the
+    one saved paper, and the next re-check is due a week later."""
+    from bot import recheck
+
+    settings = settings_for(fake)
+    subscribe(store, "reader", "crispr[tiab]")
+    keeper = subscribe(store, "keeper", "crispr[tiab]")
+    channel = RecordingChannel()
+    poll(store, fake, settings, BEFORE)
+    deliver(store, settings, channel)
+    store.feedback.record(keeper.id, "u1", CORRECTED, "save")
+
+    raw = fake.raw(CORRECTED)
+    pubmed_id = f'<ArticleId IdType="pubmed">{CORRECTED}</ArticleId>'.encode()
+    assert raw.count(pubmed_id) == 1
+    assert raw.count(b"</MedlineJournalInfo>") == 1
+    changed = raw.replace(
+        pubmed_id, pubmed_id + b'<ArticleId IdType="pmc">PMC8181234</ArticleId>'
+    ).replace(
+        b"</MedlineJournalInfo>",
+        b'</MedlineJournalInfo><CommentsCorrectionsList><CommentsCorrections RefType="ErratumIn">'
+        b'<RefSource>J Virol. 2021</RefSource><PMID Version="1">34094293</PMID>'
+        b"</CommentsCorrections></CommentsCorrectionsList>",
+    )
+    path = tmp_path / "changed.xml"
+    path.write_bytes(b"<PubmedArticleSet>\n" + changed + b"\n</PubmedArticleSet>\n")
+    fake.load(path)
+    fake.reset()
+
+    checked = recheck.recheck_saved(store, EutilsClient(fake.url, max_rps=100))
+    deliver(store, settings, channel)
+
+    assert (checked.found, checked.followups, checked.requests) == (1, 3, 1)
+    assert told(channel, "keeper") == [
+        (CORRECTED, "corrected", ERRATUM),
+        (CORRECTED, "free", "PMC8181234"),
+    ]
+    assert told(channel, "reader") == [(CORRECTED, "corrected", ERRATUM)]
+    assert checked.checked_at is not None
+    assert not recheck.due(store, checked.checked_at + timedelta(days=6))
+    assert recheck.due(store, checked.checked_at + timedelta(days=7))
