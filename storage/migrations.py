@@ -315,6 +315,7 @@ def m011_followups(db: Database) -> None:
             UNIQUE (chat, pmid, notice)
         );
         CREATE INDEX followups_due ON followups (state, chat);
+        CREATE INDEX followups_pmid ON followups (pmid);
         CREATE INDEX feedback_pmid ON feedback (pmid, kind);
 
         CREATE TABLE followup_checks (

@@ -456,3 +456,33 @@ def test_the_weekly_recheck_finds_an_erratum_and_free_full_text_of_a_saved_paper
     assert checked.checked_at is not None
     assert not recheck.due(store, checked.checked_at + timedelta(days=6))
     assert recheck.due(store, checked.checked_at + timedelta(days=7))
+
+
+def test_a_chat_that_blocked_the_bot_meanwhile_is_retired_with_its_followups(
+    fake: FakeEutils, store: Store
+) -> None:
+    """The platform says the chat is gone at its first follow-up (its cards of the day went
+    out just before): the chat is retired, the follow-ups it was owed are cancelled, nothing is
+    tried again, and the other chat still gets its three."""
+    settings = settings_for(fake)
+    gone = subscribe(store, "gone", "crispr[tiab]")
+    subscribe(store, "reader", "crispr[tiab]")
+    blocked: set[str] = set()
+    channel = RecordingChannel(
+        fail=lambda chat, message: (
+            DeliveryFailed("bot was blocked by the user", permanent=True)
+            if chat.chat_id in blocked
+            else None
+        )
+    )
+    poll(store, fake, settings, BEFORE)
+    deliver(store, settings, channel)
+    blocked.add("gone")
+    poll(store, fake, settings, AFTER)
+
+    assert deliver(store, settings, channel) == 3
+    assert not store.chats.get(gone.id).active
+    assert {f.state for f in store.followups.for_chat(gone.id)} == {"cancelled"}
+    assert deliver(store, settings, channel) == 0
+    assert told(channel, "gone") == []
+    assert len(told(channel, "reader")) == 3
