@@ -486,3 +486,40 @@ def test_a_chat_that_blocked_the_bot_meanwhile_is_retired_with_its_followups(
     assert deliver(store, settings, channel) == 0
     assert told(channel, "gone") == []
     assert len(told(channel, "reader")) == 3
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_platform_renders_a_followup_with_its_markup_escaped(language: str) -> None:
+    """A title and a query full of markup characters come out as text on Telegram, Slack and
+    Markdown, with the paper and the notice linked; in both languages."""
+    from servers.slack import validate_blocks
+    from servers.telegram import parse_html
+
+    from bot.plain import followup_markdown
+    from handlers import slack_blocks, telegram_html
+
+    message = FollowupMessage(
+        language, "retracted", RETRACTED, "CRISPR <i>in vivo</i> & *more*_", RETRACTION,
+        day="2021-06-04", subscriptions=((2, "a <b> & c[tiab]"),), reply_to="17",
+    )  # fmt: skip
+    text, entities = parse_html(telegram_html.followup_message(message).html)
+    assert "CRISPR <i>in vivo</i> & *more*_" in text
+    assert "a <b> & c[tiab]" in text
+    links = [e["url"] for e in entities if e["type"] == "text_link"]
+    assert links == [
+        f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED}/",
+        f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/",
+    ]
+    slack = slack_blocks.followup_message(message)
+    assert validate_blocks(list(slack.blocks)) == []
+    mrkdwn = slack.blocks[0]["text"]["text"]
+    assert "CRISPR &lt;i&gt;in vivo&lt;/i&gt; &amp; *more*_" in mrkdwn
+    assert f"<https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/|" in mrkdwn
+    markdown = followup_markdown(message).splitlines()
+    assert markdown[0] == (
+        f"# {message.label()} [CRISPR \\<i>in vivo\\</i> & \\*more\\*\\_]"
+        f"(https://pubmed.ncbi.nlm.nih.gov/{RETRACTED}/)"
+    )
+    assert markdown[-1] == (
+        f"[{message.notice_label()}](https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/)"
+    )
