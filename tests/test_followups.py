@@ -409,6 +409,9 @@ def test_the_followups_command_and_the_local_channel(fake: FakeEutils, tmp_path:
     assert "Follow-ups: 0 sent, 0 failed" in out
     status = cli("cmd", "status", env=env)[1]
     assert "sent to this chat so far: 1, waiting: 0" in status
+    assert cli("cmd", "lang ko", env=env)[0] == 0
+    korean = cli("cmd", "status", env=env)[1]
+    assert "이 대화방에 보낸 후속 알림 1건, 대기 0건" in korean
 
 
 def test_the_weekly_recheck_finds_an_erratum_and_free_full_text_of_a_saved_paper(
