@@ -97,12 +97,13 @@ async def _deliver_chat(
                     store.followups.retry_later, row.id, str(exc), at, attempt=False
                 )
             else:
-                await _failed(store, clock, row, str(exc))
+                at = await _failed(store, clock, row, str(exc))
             report.failed += 1
-            # The rest of the chat's follow-ups wait too: the chat's order is kept.
+            # The rest of the chat's follow-ups wait as long: the chat's order is kept, and a
+            # struggling platform is spared.
             for later in rows[index + 1 :]:
                 await asyncio.to_thread(
-                    store.followups.retry_later, later.id, "waiting", clock(), attempt=False
+                    store.followups.retry_later, later.id, "waiting", at, attempt=False
                 )
             return
         except Exception as exc:  # a bug with one follow-up must not stop the others
@@ -114,7 +115,10 @@ async def _deliver_chat(
         report.sent += 1
 
 
-async def _failed(store: Store, clock: Callable[[], datetime], row: Followup, error: str) -> None:
+async def _failed(
+    store: Store, clock: Callable[[], datetime], row: Followup, error: str
+) -> datetime:
+    """Count a failed attempt: retry with backoff, or give up after MAX_ATTEMPTS; when next."""
     attempts = row.attempts + 1
     give_up = attempts >= MAX_ATTEMPTS
     at = clock() + timedelta(seconds=min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1)))
@@ -123,6 +127,7 @@ async def _failed(store: Store, clock: Callable[[], datetime], row: Followup, er
     )
     if give_up:
         log.error("gave up on the follow-up of PMID %s after %d attempts", row.pmid, attempts)
+    return at
 
 
 def message_for(store: Store, chat: Chat, row: Followup) -> FollowupMessage:

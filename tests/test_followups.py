@@ -10,6 +10,9 @@ written by hand below, from the XML.
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -164,7 +167,8 @@ def test_notices_reach_the_chats_that_received_or_saved_the_paper_once(
 def test_a_restart_between_the_notice_poll_and_the_send_loses_and_repeats_nothing(
     fake: FakeEutils, tmp_path: Path
 ) -> None:
-    """The follow-ups a poll owes wait in the database: a bot started again sends each once."""
+    """The follow-ups a poll owes wait in the database: a bot started again sends each once,
+    the one a dead sender had leased included."""
     settings = settings_for(fake)
     first = Store(tmp_path / "restart.db")
     subscribe(first, "reader", "crispr[tiab]")
@@ -177,6 +181,13 @@ def test_a_restart_between_the_notice_poll_and_the_send_loses_and_repeats_nothin
     again = Store(tmp_path / "restart.db")
     try:
         assert report.followups == 3
+        # One of them was in flight when a sender of this host died (its lease, its pid gone).
+        [first_owed, *_] = again.followups.for_chat(
+            again.chats.get_or_create("local", "", "reader", DEFAULTS).id
+        )
+        dead = f"{socket.gethostname()}:{_dead_pid()}"
+        now = datetime.now(UTC)
+        assert again.followups.claim(first_owed.id, now, now + timedelta(hours=1), dead)
         assert deliver(again, settings, channel) == 3
         assert deliver(again, settings, channel) == 0
         poll(again, fake, settings, AFTER)
@@ -311,6 +322,13 @@ def test_the_requests_of_a_poll_do_not_grow_with_the_papers_chats_received(
             store.close()
     assert counts[0] == counts[1]
     assert counts[0][1] == 3
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 def _received_before(store: Store, papers: int) -> None:
@@ -526,3 +544,38 @@ def test_every_platform_renders_a_followup_with_its_markup_escaped(language: str
     assert markdown[-1] == (
         f"[{message.notice_label()}](https://pubmed.ncbi.nlm.nih.gov/{RETRACTION}/)"
     )
+
+
+def test_a_rate_limit_holds_a_chats_followups_back_without_counting_an_attempt(
+    fake: FakeEutils, store: Store
+) -> None:
+    """The platform asks to wait a minute: nothing more is sent to the chat until then, no
+    attempt is counted, and afterwards each follow-up goes out once, in order."""
+    settings = settings_for(fake)
+    subscribe(store, "reader", "crispr[tiab]")
+    limited = {"on": False}
+    channel = RecordingChannel(
+        fail=lambda chat, message: (
+            DeliveryFailed("Too Many Requests", retry_after=60)
+            if limited["on"] and isinstance(message, FollowupMessage)
+            else None
+        )
+    )
+    poll(store, fake, settings, BEFORE)
+    deliver(store, settings, channel)
+    poll(store, fake, settings, AFTER)
+    limited["on"] = True
+    assert deliver(store, settings, channel) == 0
+    waiting = store.followups.for_chat(
+        store.chats.get_or_create("local", "", "reader", DEFAULTS).id
+    )
+    assert [(f.state, f.attempts) for f in waiting] == [("pending", 0)] * 3
+
+    limited["on"] = False
+    assert deliver(store, settings, channel) == 0  # the minute has not passed
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    sent = asyncio.run(
+        deliver_followups(store, {"local": channel}, settings, clock=lambda: later)
+    ).sent
+    assert sent == 3
+    assert len(told(channel, "reader")) == 3
