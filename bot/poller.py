@@ -182,7 +182,7 @@ def poll_cycle(
     )
     log.info(
         "poll %d: %d queries (%d failed, %d skipped: nothing changed in PubMed), %d requests,"
-        " %d new papers, %d matches, %d deliveries",
+        " %d new papers, %d matches, %d deliveries; %d notices read, %d follow-ups owed",
         report.run,
         report.queries,
         len(report.failures),
@@ -191,6 +191,8 @@ def poll_cycle(
         report.new_papers,
         report.matches,
         report.deliveries,
+        report.notices,
+        report.followups,
     )
     return report
 
