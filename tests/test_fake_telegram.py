@@ -313,7 +313,8 @@ async def test_a_reply_names_its_message_and_a_missing_one_is_refused_unless_all
     assert reply.reply_to_message is not None
     assert reply.reply_to_message.message_id == card.message_id
     await bot.delete_message(ADA, card.message_id)
-    with pytest.raises(BadRequest, match="essage to be replied not found"):
+    # Telegram says "message to be replied not found"; PTB capitalises the description.
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
         await bot.send_message(ADA, "late", reply_parameters=ReplyParameters(card.message_id))
     plain = await bot.send_message(
         ADA,
