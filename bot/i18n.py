@@ -453,6 +453,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "followup.retracted": ("⚠️ Retracted:", "⚠️ 철회됨:"),
     "followup.expression-of-concern": ("⚠️ Expression of concern:", "⚠️ 우려 표명:"),
     "followup.corrected": ("✏️ Corrected:", "✏️ 정정됨:"),
+    "followup.updated": ("🔄 A newer version is published:", "🔄 새 판이 출간되었습니다:"),
     "followup.free": ("🔓 Free full text is now available:", "🔓 이제 무료 전문을 볼 수 있습니다:"),
     "followup.received": ("you received it on {day}", "{day}에 받은 논문입니다"),
     "followup.received_by": (
@@ -467,6 +468,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "우려 표명 공지 PMID {pmid}",
     ),
     "followup.notice.corrected": ("erratum PMID {pmid}", "정오표 PMID {pmid}"),
+    "followup.notice.updated": ("newer version PMID {pmid}", "새 판 PMID {pmid}"),
     "followup.notice.free": ("PubMed Central {pmcid}", "PubMed Central 전문 {pmcid}"),
     "followup.status": (
         "Follow-ups: retraction notices, errata and expressions of concern last checked {when} "

@@ -150,10 +150,10 @@ class FollowupMessage:
     the platform has threads (`reply_to`, its message id; '' when unknown)."""
 
     language: str
-    kind: str  # a FollowupKind: retracted, expression-of-concern, corrected, free
+    kind: str  # a FollowupKind: retracted, expression-of-concern, corrected, updated, free
     pmid: str
     title: str
-    notice: str  # the notice's PMID, or for "free" the PMC id
+    notice: str  # the notice's PMID, the newer version's, or for "free" the PMC id
     day: str = ""  # the chat's local date when it received (or saved) the paper; '' unknown
     saved: bool = False  # the chat saved it and never received it from a subscription
     subscriptions: tuple[tuple[int, str], ...] = ()  # (number, query) that found it
@@ -166,8 +166,9 @@ class FollowupMessage:
 
     @property
     def quiet(self) -> bool:
-        """A correction or a free copy is one short line; a retraction or concern says more."""
-        return self.kind in ("corrected", "free")
+        """A correction, a newer version or a free copy is one short line; a retraction or a
+        concern says more."""
+        return self.kind in ("corrected", "updated", "free")
 
     @property
     def paper_url(self) -> str:

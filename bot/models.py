@@ -518,13 +518,15 @@ class ChatOverview:
 # --- follow-ups (stored by storage/followups.py) ------------------------------------------------
 
 # What happened to a paper a chat received or saved, gravest first.
-FollowupKind = Literal["retracted", "expression-of-concern", "corrected", "free"]
+FollowupKind = Literal["retracted", "expression-of-concern", "corrected", "updated", "free"]
 FOLLOWUP_KINDS: tuple[FollowupKind, ...] = get_args(FollowupKind)
 # The link on the paper's own record that says so ("PMC": it gained a PubMed Central copy).
 FOLLOWUP_LINKS: dict[str, FollowupKind] = {
     "RetractionIn": "retracted",
     "ExpressionOfConcernIn": "expression-of-concern",
     "ErratumIn": "corrected",
+    # A newer version: a preprint published as an article, an updated review or guideline.
+    "UpdateIn": "updated",
     "PMC": "free",
 }
 # A notice's link to the paper it concerns, and the link it puts on that paper.
@@ -538,7 +540,8 @@ NOTICE_LINKS = {
 @dataclass(frozen=True, slots=True)
 class Followup:
     """One follow-up owed to a chat: `pmid` (a paper it received or saved) was retracted,
-    corrected... by `notice` (a notice's PMID, or for "free" the PMC id)."""
+    corrected... by `notice` (a notice's PMID, the newer version's for "updated", or for "free"
+    the PMC id)."""
 
     id: int
     chat: int

@@ -75,7 +75,7 @@ class PollReport:
     warnings: list[str] = field(default_factory=list)
     sent: int = 0
     send_failures: int = 0
-    # The notice watch (bot/notices.py): notices read this poll, follow-ups they owed.
+    # The notice watch (bot/notices.py): notices read this poll; follow-ups this poll owed.
     notices: int = 0
     followups: int = 0
     rechecked: int = 0  # saved papers fetched again by the weekly re-check (bot/recheck.py)
@@ -115,6 +115,7 @@ def poll_cycle(
 ) -> PollReport:
     """Search, fetch, score and queue deliveries for every active subscription."""
     requests_before = client.requests_made
+    owed_before = store.followups.last_id()
     started = now()
     report = PollReport(run=store.polls.start(started))
     by_query: dict[str, list[Subscription]] = {}
@@ -156,14 +157,16 @@ def poll_cycle(
     cycle.run(order)
     if watch is not None:
         notices.learn(store, watch, lost=cycle.unfetched | cycle.unsaved, probe=report.probe)
-        report.notices, report.followups = watch.notices, watch.followups
+        report.notices = watch.notices
         if watch.error:
             report.warnings.append(watch.error)
         if recheck.due(store, now()):  # once a week: PubMed's record of every saved paper
             checked = recheck.recheck_saved(store, client, now=now)
-            report.rechecked, report.followups = checked.found, report.followups + checked.followups
+            report.rechecked = checked.found
             if checked.error:
                 report.warnings.append(checked.error)
+    # From the notices, the re-check, and papers fetched again with a new link.
+    report.followups = store.followups.owed_since(owed_before)
     if unchanged:
         store.polls.mark_skipped(report.run, unchanged)
 

@@ -39,8 +39,10 @@ Link = tuple[str, str, str]
 
 
 def links_of(paper: Paper) -> list[Link]:
-    """The follow-up links a paper's own record carries."""
+    """The follow-up links a paper's own record carries, and the one its `UpdateOf` puts on the
+    earlier version (PubMed links a published article to its preprint that way)."""
     found = [(paper.pmid, c.type, c.pmid) for c in paper.corrections if c.type in FOLLOWUP_LINKS]
+    found += [(c.pmid, "UpdateIn", paper.pmid) for c in paper.links("UpdateOf")]
     if paper.pmcid:
         found.append((paper.pmid, "PMC", paper.pmcid))
     return [link for link in found if link[2]]
@@ -196,6 +198,17 @@ class Followups:
             "SELECT * FROM followups WHERE chat = ? ORDER BY id", [chat]
         )
         return [self._detailed(row) for row in rows(cursor)]
+
+    def last_id(self) -> int:
+        """The newest follow-up's id (0 when none): what a poll owed is what comes after."""
+        return int(
+            self._store.db.execute("SELECT COALESCE(MAX(id), 0) FROM followups").fetchone()[0]
+        )
+
+    def owed_since(self, last_id: int) -> int:
+        """Follow-ups owed after `last_id`."""
+        found = self._store.db.execute("SELECT COUNT(*) FROM followups WHERE id > ?", [last_id])
+        return int(found.fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         found = self._store.db.execute("SELECT state, COUNT(*) FROM followups GROUP BY state")

@@ -268,9 +268,9 @@ def m009_unchanged_polls(db: Database) -> None:
 @migrations()
 def m011_followups(db: Database) -> None:
     """Follow-ups: what PubMed said happened to a paper after it was stored (a retraction, an
-    expression of concern, an erratum, a PMC copy), learnt once per paper and link; the
-    follow-up messages it owes the chats that received or saved the paper (an outbox of their
-    own, one row per chat, paper and notice); and what the follow-up checks did."""
+    expression of concern, an erratum, a newer version, a PMC copy), learnt once per paper and
+    link; the follow-up messages it owes the chats that received or saved the paper (an outbox
+    of their own, one row per chat, paper and notice); and what the follow-up checks did."""
     _run(
         db,
         """
@@ -288,7 +288,12 @@ def m011_followups(db: Database) -> None:
             FROM papers p, json_each(p.record, '$.corrections') c
             WHERE json_valid(p.record)
             AND json_extract(c.value, '$.type')
-                IN ('RetractionIn', 'ErratumIn', 'ExpressionOfConcernIn')
+                IN ('RetractionIn', 'ErratumIn', 'ExpressionOfConcernIn', 'UpdateIn')
+            AND json_extract(c.value, '$.pmid') != '';
+        INSERT OR IGNORE INTO paper_links (pmid, type, other, learnt_at)
+            SELECT json_extract(c.value, '$.pmid'), 'UpdateIn', p.pmid, p.fetched_at
+            FROM papers p, json_each(p.record, '$.corrections') c
+            WHERE json_valid(p.record) AND json_extract(c.value, '$.type') = 'UpdateOf'
             AND json_extract(c.value, '$.pmid') != '';
         INSERT OR IGNORE INTO paper_links (pmid, type, other, learnt_at)
             SELECT pmid, 'PMC', json_extract(record, '$.pmcid'), fetched_at FROM papers
@@ -300,7 +305,8 @@ def m011_followups(db: Database) -> None:
             pmid TEXT NOT NULL,
             notice TEXT NOT NULL,
             kind TEXT NOT NULL
-                CHECK (kind IN ('retracted', 'expression-of-concern', 'corrected', 'free')),
+                CHECK (kind IN ('retracted', 'expression-of-concern', 'corrected', 'updated',
+                    'free')),
             state TEXT NOT NULL
                 CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
             released INTEGER NOT NULL DEFAULT 0,

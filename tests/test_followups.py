@@ -579,3 +579,40 @@ def test_a_rate_limit_holds_a_chats_followups_back_without_counting_an_attempt(
     ).sent
     assert sent == 3
     assert len(told(channel, "reader")) == 3
+
+
+def test_a_preprint_a_chat_received_is_followed_up_when_its_article_comes_in(
+    fake: FakeEutils, store: Store
+) -> None:
+    """32989731 (entered 2020-09-29, modified in the daily file) names its medRxiv preprint
+    33173890 as `UpdateOf`: when a poll brings the article in, the chat that received the
+    preprint is told, in one quiet line; the chat that follows the article is not."""
+    settings = settings_for(fake, BACKFILL_DAYS="400")
+    had_preprint = subscribe(store, "preprint")
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO deliveries (chat, pmid, state, kind, created_at, sent_at, message_id)"
+            " VALUES (?, '33173890', 'sent', 'card', '2020-11-05T00:00:00+00:00',"
+            " '2020-11-05T00:00:00+00:00', 'm0')",
+            [had_preprint.id],
+        )
+    subscribe(store, "article", "32989731[pmid]")
+    channel = RecordingChannel()
+
+    report = poll(store, fake, settings, AFTER)
+    deliver(store, settings, channel)
+
+    assert channel.pmids("article") == ["32989731"]
+    assert report.followups == 1
+    [told_preprint] = channel.followups("preprint")
+    assert (told_preprint.pmid, told_preprint.kind, told_preprint.notice) == (
+        "33173890",
+        "updated",
+        "32989731",
+    )
+    assert told_preprint.reply_to == "m0"
+    assert told_preprint.plain() == (
+        "🔄 A newer version is published: PMID 33173890 (newer version PMID 32989731)"
+        " https://pubmed.ncbi.nlm.nih.gov/32989731/"
+    )
+    assert told(channel, "article") == []
