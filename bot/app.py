@@ -193,7 +193,8 @@ class App:
             )
             # After the cards: a follow-up replies to a card that has gone out.
             followed = await deliver_followups(self.store, self.channels, self.settings)
-            report.followups, report.failed = followed.sent, report.failed + followed.failed
+            # Its failures are retried like a card's; the report's `failed` counts papers.
+            report.followups = followed.sent
             return report
 
     async def prune(self) -> int:
