@@ -109,8 +109,12 @@ def learn(
         missing = set(watch.pmids) & set(lost)
         papers = store.papers.get_many(watch.pmids)
         notices = [papers[p] for p in watch.pmids if p in papers]
-        if missing or len(notices) < len(watch.pmids):
-            watch.error = f"{len(watch.pmids) - len(notices)} notices could not be fetched"
+        if missing:
+            watch.error = f"{len(missing)} notices could not be fetched"
+        elif len(notices) < len(watch.pmids):
+            # PubMed found them but did not send them (withdrawn meanwhile): waiting for them
+            # would hold the cursor back for ever.
+            log.info("%d notices found were not sent by PubMed", len(watch.pmids) - len(notices))
         _, watch.followups = store.followups.learn_notices(notices)
         watch.notices = len(notices)
         if not watch.error:

@@ -28,6 +28,7 @@ from bot.errors import DeliveryFailed
 from bot.followups import deliver_followups
 from bot.messages import CardMessage, FollowupMessage
 from bot.models import Chat
+from bot.notices import NOTICE_QUERY
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient, RetryPolicy
@@ -616,3 +617,31 @@ def test_a_preprint_a_chat_received_is_followed_up_when_its_article_comes_in(
         " https://pubmed.ncbi.nlm.nih.gov/32989731/"
     )
     assert told(channel, "article") == []
+
+
+def test_a_failed_notice_search_is_tried_again_at_the_next_poll(
+    fake: FakeEutils, store: Store
+) -> None:
+    """PubMed fails the notice search (after the client's three tries): the poll still
+    delivers, owes nothing yet and says why; the next poll searches the same days again and the
+    follow-ups arrive, once."""
+    settings = settings_for(fake)
+    subscribe(store, "reader", "crispr[tiab]")
+    channel = RecordingChannel()
+    poll(store, fake, settings, BEFORE)
+    deliver(store, settings, channel)
+
+    fake.inject("status", endpoint="esearch", times=3, status=502, term=NOTICE_QUERY)
+    failed = poll(store, fake, settings, AFTER)
+    deliver(store, settings, channel)
+    assert failed.followups == 0
+    assert any("notice search failed" in w for w in failed.warnings)
+    check = store.followups.check("notices")
+    assert check is not None
+    assert check.error
+    assert told(channel, "reader") == []
+
+    again = poll(store, fake, settings, AFTER)
+    deliver(store, settings, channel)
+    assert again.followups == 3
+    assert len(told(channel, "reader")) == 3
