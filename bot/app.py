@@ -17,15 +17,17 @@ from typing import IO, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 
-from bot import digest
+from bot import digest, notices, recheck
 from bot.commands import Context, Reply, execute
 from bot.config import Settings
 from bot.delivery import DeliveryReport, deliver_pending
+from bot.followups import deliver_followups
 from bot.health import Health
 from bot.llm import LlmSummarizer
 from bot.messages import Channel
 from bot.metrics import Metrics
-from bot.models import Chat
+from bot.models import Chat, FollowupCheck
+from bot.notices import NoticeWatch
 from bot.poller import PollReport, poll_cycle
 from bot.pubmed.client import EutilsClient
 from bot.scheduler import PRUNE_JOB, build_scheduler, schedule_digest, schedule_prune
@@ -38,6 +40,17 @@ log = logging.getLogger("paper_surfer")
 
 LOCAL_CHAT = ("local", "", "local")
 STOP_GRACE_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupsNow:
+    """What `paper-surfer followups` did."""
+
+    notices: NoticeWatch
+    saved: FollowupCheck
+    sent: int
+    failed: int
+    requests: int
 
 
 @dataclass
@@ -131,6 +144,25 @@ class App:
         async with self.sending():
             return await self.poll_and_deliver()
 
+    async def followups_once(self) -> FollowupsNow:
+        """`paper-surfer followups`: the notice check and the saved-paper re-check now, then
+        every follow-up due sent, without `run`."""
+        async with self.sending():
+            before = self.client.requests_made
+            async with self._poll_or_prune:
+                watch = await asyncio.to_thread(
+                    notices.check_now,
+                    self.store,
+                    self.client,
+                    today=datetime.now(UTC).date(),
+                    backfill_days=self.settings.backfill_days,
+                )
+                saved = await asyncio.to_thread(recheck.recheck_saved, self.store, self.client)
+            requests = self.client.requests_made - before
+            async with self._delivering:
+                sent = await deliver_followups(self.store, self.channels, self.settings)
+        return FollowupsNow(watch, saved, sent.sent, sent.failed, requests)
+
     async def send_digests_once(self) -> DeliveryReport:
         """`paper-surfer digest`: every digest chat's digest, delivered without `run`."""
         async with self.sending():
@@ -152,13 +184,18 @@ class App:
     async def deliver(self) -> DeliveryReport:
         # The poll job and the retry job both deliver; one pass at a time in this process.
         async with self._delivering:
-            return await deliver_pending(
+            report = await deliver_pending(
                 self.store,
                 self.channels,
                 self.settings,
                 summarizer=self.summarizer,
                 metrics=self.metrics,
             )
+            # After the cards: a follow-up replies to a card that has gone out.
+            followed = await deliver_followups(self.store, self.channels, self.settings)
+            # Its failures are retried like a card's; the report's `failed` counts papers.
+            report.followups = followed.sent
+            return report
 
     async def prune(self) -> int:
         """Remove the papers nobody has needed for RETENTION_DAYS; how many went."""

@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("poll", help=text, description=text).set_defaults(handler=_poll)
     text = "send every digest-mode chat its digest now"
     commands.add_parser("digest", help=text, description=text).set_defaults(handler=_digest)
+    text = (
+        "check now for retractions, corrections and free full text of papers chats received or"
+        " saved, send the follow-ups, and report"
+    )
+    commands.add_parser("followups", help=text, description=text).set_defaults(handler=_followups)
     sub = commands.add_parser("cmd", help="run one chat command as the local user")
     sub.add_argument("text", help='the command, e.g. "subscribe CRISPR[tiab]"')
     sub.set_defaults(handler=_cmd)
@@ -208,6 +213,11 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
         f"deliveries queued: {report.deliveries}\n"
         f"  deliveries: {delivered.sent} sent, {delivered.failed} failed\n"
     )
+    if report.notices or report.followups or delivered.followups:
+        out.write(
+            f"  follow-ups: {report.notices} notices read, {report.followups} owed,"
+            f" {delivered.followups} sent\n"
+        )
     # PubMed's error texts are someone else's words: no control character reaches the terminal.
     for query, error in report.failures:
         out.write(f"  failed: {escape(query)}: {escape(error)}\n")
@@ -231,6 +241,42 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
     out.write(f"Digests: {delivered.messages} sent, {delivered.failed} failed\n")
     if delivered.failed:
         raise CommandFailed(f"{delivered.failed} papers could not be sent; they are retried")
+    return 0
+
+
+def _followups(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.app import App
+
+    settings = _settings(env)
+    if not settings.followups:
+        out.write("Follow-ups are off (FOLLOWUPS=off): nothing checked, nothing sent\n")
+        return 0
+    app = App.create(settings, out)
+    try:
+        report = asyncio.run(app.followups_once())
+    finally:
+        app.close()
+    notices, saved = report.notices, report.saved
+    window = notices.window
+    searched = (
+        f"Entrez dates {window[0]:%Y/%m/%d}-{window[1]:%Y/%m/%d}"
+        if window
+        else "nothing to watch yet: no chat received or saved a paper"
+    )
+    out.write(
+        f"Notices (retractions, errata, expressions of concern), {searched}:"
+        f" {notices.notices} read, {notices.followups} follow-ups owed\n"
+        f"Saved papers re-checked: {saved.found}, {saved.followups} follow-ups owed\n"
+        f"Follow-ups: {report.sent} sent, {report.failed} failed\n"
+        f"E-utilities requests: {report.requests}\n"
+    )
+    errors = [e for e in (notices.error, saved.error) if e]
+    for error in errors:
+        out.write(f"  failed: {escape(error)}\n")
+    if errors:
+        raise CommandFailed("the follow-up check failed in part; the next poll tries again")
+    if report.failed:
+        raise CommandFailed(f"{report.failed} follow-ups could not be sent; they are retried")
     return 0
 
 

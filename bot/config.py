@@ -57,6 +57,9 @@ class Settings:
     score_medium: float = 0.4
     alerts_dir: Path = Path("alerts")
     retention_days: int = 365
+    # Follow-up messages when a paper a chat received or saved is retracted, corrected, or
+    # becomes free in PMC (bot/notices.py, bot/followups.py).
+    followups: bool = True
     telegram_bot_token: str = field(default="", repr=False)
     telegram_api_url: str = TELEGRAM_API_URL
     telegram_webhook_url: str = ""
@@ -144,6 +147,7 @@ def _build(read: _Reader) -> Settings:
         "score_medium": (_fraction, "a number from 0 to 1"),
         "alerts_dir": (Path, "a path"),
         "retention_days": (_retention_days, "a whole number of days from 1 to 36500"),
+        "followups": (_on_off, "on or off"),
         "telegram_bot_token": text,
         "telegram_api_url": (_url, "a URL"),
         "telegram_webhook_url": (_url, "a URL"),
@@ -262,6 +266,14 @@ def _days(value: str) -> int:
     if not 1 <= number <= 3650:
         raise ValueError(value)
     return number
+
+
+def _on_off(value: str) -> bool:
+    """'on' or 'off' (as README and .env.example write them)."""
+    choice = value.lower()
+    if choice not in ("on", "off"):
+        raise ValueError(value)
+    return choice == "on"
 
 
 def _retention_days(value: str) -> int:

@@ -65,6 +65,7 @@ class DeliveryReport:
     failed: int = 0  # failed attempts (retried later, or given up)
     messages: int = 0  # messages sent (a list message carries several papers)
     deactivated: int = 0
+    followups: int = 0  # follow-up messages sent (bot/followups.py)
 
 
 async def deliver_pending(

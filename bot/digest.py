@@ -31,7 +31,9 @@ def local_day(chat: Chat, now: datetime) -> str:
 
 
 def plan(store: Store, chat: Chat, now: datetime) -> int:
-    """Gather what the chat is owed into today's digest batch; how many papers it holds."""
+    """Gather what the chat is owed into today's digest batch; how many papers it holds. Its
+    follow-ups that wait for a digest (all but retractions, which go at once) go with it."""
+    store.followups.release(chat.id)
     return store.outbox.plan_digest(chat.id, f"digest-{local_day(chat, now)}")
 
 

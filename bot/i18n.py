@@ -476,6 +476,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Send a command such as /help or /subscribe QUERY.",
         "/help 또는 /subscribe 검색식 같은 명령을 보내 주세요.",
     ),
+    # --- follow-ups: what happened to a paper the chat received or saved --------------------
+    "followup.retracted": ("⚠️ Retracted:", "⚠️ 철회됨:"),
+    "followup.expression-of-concern": ("⚠️ Expression of concern:", "⚠️ 우려 표명:"),
+    "followup.corrected": ("✏️ Corrected:", "✏️ 정정됨:"),
+    "followup.updated": ("🔄 A newer version is published:", "🔄 새 판이 출간되었습니다:"),
+    "followup.free": ("🔓 Free full text is now available:", "🔓 이제 무료 전문을 볼 수 있습니다:"),
+    "followup.received": ("you received it on {day}", "{day}에 받은 논문입니다"),
+    "followup.received_by": (
+        "you received it on {day} ({subscriptions})",
+        "{day}에 받은 논문입니다 ({subscriptions})",
+    ),
+    "followup.saved": ("you saved it on {day}", "{day}에 저장한 논문입니다"),
+    "followup.subscription": ("subscription #{number} “{query}”", "구독 #{number} “{query}”"),
+    "followup.notice.retracted": ("retraction notice PMID {pmid}", "철회 공지 PMID {pmid}"),
+    "followup.notice.expression-of-concern": (
+        "expression of concern PMID {pmid}",
+        "우려 표명 공지 PMID {pmid}",
+    ),
+    "followup.notice.corrected": ("erratum PMID {pmid}", "정오표 PMID {pmid}"),
+    "followup.notice.updated": ("newer version PMID {pmid}", "새 판 PMID {pmid}"),
+    "followup.notice.free": ("PubMed Central {pmcid}", "PubMed Central 전문 {pmcid}"),
+    "followup.status": (
+        "Follow-ups: retraction notices, errata and expressions of concern last checked {when} "
+        "({notices} read); sent to this chat so far: {sent}, waiting: {pending}",
+        "후속 알림: 철회 공지, 정오표, 우려 표명을 마지막으로 확인한 때 {when} ({notices}건 "
+        "읽음); 이 대화방에 보낸 후속 알림 {sent}건, 대기 {pending}건",
+    ),
+    "followup.status_saved": (
+        "Saved papers last re-checked {when} ({checked} papers)",
+        "저장한 논문 마지막 재확인 {when} ({checked}편)",
+    ),
+    "followup.status_never": (
+        "Follow-ups: no check yet (retractions, corrections and free full text of papers you "
+        "received or saved are watched at each poll)",
+        "후속 알림: 아직 확인 전입니다 (받거나 저장한 논문의 철회, 정정, 무료 전문 여부를 매 "
+        "확인 때 살핍니다)",
+    ),
+    "followup.status_off": (
+        "Follow-ups are off on this bot (FOLLOWUPS=off)",
+        "이 봇은 후속 알림을 보내지 않습니다 (FOLLOWUPS=off)",
+    ),
 }
 
 

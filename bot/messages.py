@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
+from urllib.parse import quote
 
 from bot.cards import Card
 from bot.i18n import category_name, t
@@ -147,7 +148,80 @@ class FileMessage:
     caption: str = ""
 
 
-Message = CardMessage | ListMessage | TextMessage | DigestMessage | FileMessage
+@dataclass(frozen=True, slots=True)
+class FollowupMessage:
+    """A paper the chat received or saved was retracted, got an expression of concern or an
+    erratum, or became free in PubMed Central: one message, a reply to the paper's card where
+    the platform has threads (`reply_to`, its message id; '' when unknown)."""
+
+    language: str
+    kind: str  # a FollowupKind: retracted, expression-of-concern, corrected, updated, free
+    pmid: str
+    title: str
+    notice: str  # the notice's PMID, the newer version's, or for "free" the PMC id
+    day: str = ""  # the chat's local date when it received (or saved) the paper; '' unknown
+    saved: bool = False  # the chat saved it and never received it from a subscription
+    subscriptions: tuple[tuple[int, str], ...] = ()  # (number, query) that found it
+    reply_to: str = ""
+
+    @property
+    def broadcast(self) -> bool:
+        """A retraction is shown to the whole channel, not only in the card's thread."""
+        return self.kind == "retracted"
+
+    @property
+    def quiet(self) -> bool:
+        """A correction, a newer version or a free copy is one short line; a retraction or a
+        concern says more."""
+        return self.kind in ("corrected", "updated", "free")
+
+    @property
+    def paper_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{quote(self.pmid, safe='')}/"
+
+    @property
+    def notice_url(self) -> str:
+        if self.kind == "free":
+            return f"https://pmc.ncbi.nlm.nih.gov/articles/{quote(self.notice, safe='')}/"
+        return f"https://pubmed.ncbi.nlm.nih.gov/{quote(self.notice, safe='')}/"
+
+    def label(self) -> str:
+        """'⚠️ Retracted:' and the like, in the chat's language."""
+        return t(self.language, f"followup.{self.kind}")
+
+    def context(self) -> str:
+        """'you received it on 2021-06-07 (subscription #1 “crispr[tiab]”)', or '' when the
+        message is a quiet one or nothing is known of it."""
+        if self.quiet or not self.day:
+            return ""
+        if self.saved:
+            return t(self.language, "followup.saved", day=self.day)
+        if not self.subscriptions:
+            return t(self.language, "followup.received", day=self.day)
+        found = ", ".join(
+            t(self.language, "followup.subscription", number=number, query=query)
+            for number, query in self.subscriptions[:2]
+        )
+        return t(self.language, "followup.received_by", day=self.day, subscriptions=found)
+
+    def notice_label(self) -> str:
+        """'retraction notice PMID 34092875', 'PubMed Central PMC123'..."""
+        if self.kind == "free":
+            return t(self.language, "followup.notice.free", pmcid=self.notice)
+        return t(self.language, f"followup.notice.{self.kind}", pmid=self.notice)
+
+    def plain(self) -> str:
+        """The whole message as one line of plain text (stdout, notification text)."""
+        title = self.title or f"PMID {self.pmid}"
+        if self.kind == "free":
+            return f"{self.label()} {title} {self.notice_url}"
+        if self.quiet:
+            return f"{self.label()} {title} ({self.notice_label()}) {self.notice_url}"
+        context = f" — {self.context()}" if self.context() else ""
+        return f"{self.label()} {title}{context}; {self.notice_label()} {self.notice_url}"
+
+
+Message = CardMessage | ListMessage | TextMessage | DigestMessage | FileMessage | FollowupMessage
 
 # Called after the platform confirmed each message of a list or digest, with the PMIDs that
 # message delivered and its id: delivery records them at once, so a retry never repeats them.

@@ -518,3 +518,58 @@ class ChatOverview:
     retired_because: str
     created_at: datetime
     subscriptions: tuple[ChatSubscription, ...]
+
+
+# --- follow-ups (stored by storage/followups.py) ------------------------------------------------
+
+# What happened to a paper a chat received or saved, gravest first.
+FollowupKind = Literal["retracted", "expression-of-concern", "corrected", "updated", "free"]
+FOLLOWUP_KINDS: tuple[FollowupKind, ...] = get_args(FollowupKind)
+# The link on the paper's own record that says so ("PMC": it gained a PubMed Central copy).
+FOLLOWUP_LINKS: dict[str, FollowupKind] = {
+    "RetractionIn": "retracted",
+    "ExpressionOfConcernIn": "expression-of-concern",
+    "ErratumIn": "corrected",
+    # A newer version: a preprint published as an article, an updated review or guideline.
+    "UpdateIn": "updated",
+    "PMC": "free",
+}
+# A notice's link to the paper it concerns, and the link it puts on that paper.
+NOTICE_LINKS = {
+    "RetractionOf": "RetractionIn",
+    "ExpressionOfConcernFor": "ExpressionOfConcernIn",
+    "ErratumFor": "ErratumIn",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """One follow-up owed to a chat: `pmid` (a paper it received or saved) was retracted,
+    corrected... by `notice` (a notice's PMID, the newer version's for "updated", or for "free"
+    the PMC id)."""
+
+    id: int
+    chat: int
+    pmid: str
+    notice: str
+    kind: FollowupKind
+    state: DeliveryState
+    attempts: int = 0
+    reply_to: str = ""  # the platform's id of the message that carried the paper ('' if none)
+    received_at: datetime | None = None  # when its card (or list, digest) went out
+    saved_at: datetime | None = None  # when the chat saved it (None: never)
+    subscriptions: tuple[tuple[int, str], ...] = ()  # the chat's (number, query) that found it
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupCheck:
+    """What the last notice check or saved-paper re-check did."""
+
+    name: str  # "notices" or "saved"
+    cursor: date | None = None  # notices: the last Entrez day searched through
+    probe: str = ""  # PubMed's "what changed?" answer at that check
+    checked_at: datetime | None = None
+    requests: int = 0
+    found: int = 0  # notices found, or saved papers checked
+    followups: int = 0  # follow-ups it queued
+    error: str = ""

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.cards import Card, Collection
 from bot.i18n import t
-from bot.messages import DigestMessage, ListMessage
+from bot.messages import DigestMessage, FollowupMessage, ListMessage
 from bot.models import Paper
 from bot.scoring import explain
 from bot.standing import StatusLine, short_label, with_kind
@@ -184,6 +184,8 @@ def to_record(card: Card) -> dict[str, Any]:
     record["summary"] = {
         "language": card.summary.language,
         "design": card.summary.design,
+        "topic": card.summary.topic,
+        "finding": card.summary.finding,
         "text": card.summary.text,
     }
     collection = card.collection
@@ -271,4 +273,14 @@ def digest_markdown(message: DigestMessage) -> str:
             lines.append(f"- {label}[{title}]({paper.url}) — {item.score.value:.2f}")
         lines.append("")
     lines += [FOOTER, ""]
+    return "\n".join(lines)
+
+
+def followup_markdown(message: FollowupMessage) -> str:
+    """A follow-up as a short Markdown file: what happened, to which paper, and the notice."""
+    title = md(message.title) or f"PMID {message.pmid}"
+    lines = [f"# {message.label()} [{title}]({message.paper_url})", ""]
+    if message.context():
+        lines += [md(message.context()), ""]
+    lines += [f"[{md(message.notice_label())}]({message.notice_url})", ""]
     return "\n".join(lines)

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from bot import notices, recheck
 from bot.config import Settings
 from bot.errors import PubMedError
 from bot.models import Paper, Score, SearchResult, Subscription
@@ -74,6 +75,10 @@ class PollReport:
     warnings: list[str] = field(default_factory=list)
     sent: int = 0
     send_failures: int = 0
+    # The notice watch (bot/notices.py): notices read this poll; follow-ups this poll owed.
+    notices: int = 0
+    followups: int = 0
+    rechecked: int = 0  # saved papers fetched again by the weekly re-check (bot/recheck.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ def poll_cycle(
 ) -> PollReport:
     """Search, fetch, score and queue deliveries for every active subscription."""
     requests_before = client.requests_made
+    owed_before = store.followups.last_id()
     started = now()
     report = PollReport(run=store.polls.start(started))
     by_query: dict[str, list[Subscription]] = {}
@@ -135,7 +141,32 @@ def poll_cycle(
     # Queries with the most subscribers first: theirs are the biggest commits, and searched
     # early, their papers come in the first efetches, so they commit while the rest is searched.
     order = sorted(searched, key=lambda q: len(searched[q]), reverse=True)
-    _Cycle(store, client, settings, report, searched, windows, coverage).run(order)
+    cycle = _Cycle(store, client, settings, report, searched, windows, coverage)
+    watch = None
+    if settings.followups:
+        watch = notices.search(
+            store,
+            client,
+            today=end,
+            backfill_days=settings.backfill_days,
+            probe=report.probe,
+            unchanged=bool(report.probe)
+            and store.polls.unchanged_since(report.run, report.probe) is not None,
+        )
+        cycle.also_fetch(watch.missing)  # in the poll's own efetch batches
+    cycle.run(order)
+    if watch is not None:
+        notices.learn(store, watch, lost=cycle.unfetched | cycle.unsaved, probe=report.probe)
+        report.notices = watch.notices
+        if watch.error:
+            report.warnings.append(watch.error)
+        if recheck.due(store, now()):  # once a week: PubMed's record of every saved paper
+            checked = recheck.recheck_saved(store, client, now=now)
+            report.rechecked = checked.found
+            if checked.error:
+                report.warnings.append(checked.error)
+    # From the notices, the re-check, and papers fetched again with a new link.
+    report.followups = store.followups.owed_since(owed_before)
     if unchanged:
         store.polls.mark_skipped(report.run, unchanged)
 
@@ -154,7 +185,7 @@ def poll_cycle(
     )
     log.info(
         "poll %d: %d queries (%d failed, %d skipped: nothing changed in PubMed), %d requests,"
-        " %d new papers, %d matches, %d deliveries",
+        " %d new papers, %d matches, %d deliveries; %d notices read, %d follow-ups owed",
         report.run,
         report.queries,
         len(report.failures),
@@ -163,6 +194,8 @@ def poll_cycle(
         report.new_papers,
         report.matches,
         report.deliveries,
+        report.notices,
+        report.followups,
     )
     return report
 
@@ -289,6 +322,14 @@ class _Cycle:
         # Written and read on the writer thread only: PMIDs whose save failed, and why.
         self.unsaved: set[str] = set()
         self.save_error = ""
+        self.extra: set[str] = set()  # fetched for the notice watch, not for a query
+
+    def also_fetch(self, pmids: Sequence[str]) -> None:
+        """Papers no query waits for (the notice watch's) fetched in the same batches."""
+        new = [p for p in dict.fromkeys(pmids) if p not in self.requested]
+        self.requested.update(new)
+        self.extra.update(new)
+        self.pending += new
 
     def run(self, order: Sequence[str]) -> None:
         searches = deque(order)
@@ -402,7 +443,10 @@ class _Cycle:
 
     def _save(self, papers: list[Paper]) -> None:
         try:
-            self.report.new_papers += self.store.papers.save(papers)
+            # What the notice watch fetched is not news for any query.
+            found = [p for p in papers if p.pmid not in self.extra]
+            self.report.new_papers += self.store.papers.save(found)
+            self.store.papers.save([p for p in papers if p.pmid in self.extra])
         except Exception as exc:  # a full disk, a broken file: no query may move past them
             log.error("could not store %d fetched papers: %s", len(papers), exc)
             self.unsaved.update(paper.pmid for paper in papers)

@@ -28,7 +28,35 @@ def chat_status(store: Store, settings: Settings, chat: Chat) -> str:
         lines.append(t(lang, "status.pending", pending=counts["pending"], failed=counts["failed"]))
     if chat.paused:
         lines.append(t(lang, "list.chat_paused"))
+    lines += _followup_lines(store, settings, chat)
     return "\n".join(lines)
+
+
+def _followup_lines(store: Store, settings: Settings, chat: Chat) -> list[str]:
+    """When the bot last looked for retractions and corrections, and what this chat got."""
+    lang = chat.language
+    if not settings.followups:
+        return [t(lang, "followup.status_off")]
+    notices = store.followups.check("notices")
+    if notices is None or notices.checked_at is None:
+        return [t(lang, "followup.status_never")]
+    counts = store.followups.chat_counts(chat.id)
+    lines = [
+        t(
+            lang,
+            "followup.status",
+            when=_when(notices.checked_at),
+            notices=notices.found,
+            sent=counts.get("sent", 0),
+            pending=counts.get("pending", 0),
+        )
+    ]
+    saved = store.followups.check("saved")
+    if saved is not None and saved.checked_at is not None and store.feedback.saved(chat.id):
+        lines.append(
+            t(lang, "followup.status_saved", when=_when(saved.checked_at), checked=saved.found)
+        )
+    return lines
 
 
 def _subscription_lines(lang: str, sub: Subscription, result: PollResult | None) -> list[str]:

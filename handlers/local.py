@@ -2,8 +2,10 @@
 
 This is what runs when no chat platform is configured. A card for PMID 123 delivered on
 2026-11-26 is `ALERTS_DIR/2026-11-26/123.md`; papers beyond a poll's card budget arrive together
-in `ALERTS_DIR/<day>/more-<first PMID>.md`. Writing the same card twice replaces the file, so a
-repeat after a crash is not a duplicate here. Each delivery also prints one line on stdout.
+in `ALERTS_DIR/<day>/more-<first PMID>.md`. A follow-up (the paper was retracted, corrected...)
+is a file next to the paper's card, `<PMID>-<kind>-<notice>.md`. Writing the same card twice
+replaces the file, so a repeat after a crash is not a duplicate here. Each delivery also prints
+one line on stdout.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import DeliveryFailed
 from bot.i18n import t
-from bot.messages import CardMessage, DigestMessage, ListMessage, Message, PartSent, TextMessage
+from bot.messages import (
+    CardMessage,
+    DigestMessage,
+    FollowupMessage,
+    ListMessage,
+    Message,
+    PartSent,
+    TextMessage,
+)
 from bot.models import Chat
-from bot.plain import digest_markdown, list_markdown, to_markdown
+from bot.plain import digest_markdown, followup_markdown, list_markdown, to_markdown
 from bot.standing import short_label
 from bot.titles import display_title
 
 _SAFE = re.compile(r"[^0-9A-Za-z._-]")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class LocalChannel:
@@ -72,6 +83,14 @@ class LocalChannel:
             name = f"digest-{safe_name(message.day)}.md"
             data = digest_markdown(message)
             summary = message.header()
+        elif isinstance(message, FollowupMessage):
+            # Next to the card it follows up (the card's day folder), else in today's.
+            card = Path(message.reply_to)
+            if len(card.parts) == 2 and _DAY.fullmatch(card.parts[0]):
+                day = card.parts[0]
+            name = f"{safe_name(message.pmid)}-{message.kind}-{safe_name(message.notice)}.md"
+            data = followup_markdown(message)
+            summary = message.plain()
         else:
             name, data, summary = safe_name(message.name), message.data, message.caption
         path = self.alerts_dir / day / name

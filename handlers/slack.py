@@ -39,6 +39,7 @@ from bot.messages import (
     CardMessage,
     DigestMessage,
     FileMessage,
+    FollowupMessage,
     ListMessage,
     Message,
     PartSent,
@@ -53,6 +54,7 @@ from handlers.slack_blocks import (
     SlackMessage,
     card_message,
     digest_messages,
+    followup_message,
     home_view,
     list_messages,
     reply_messages,
@@ -214,6 +216,8 @@ class SlackChannel:
             raise DeliveryFailed("Slack is not connected yet", retry_after=NOT_READY_RETRY)
         if isinstance(message, FileMessage):
             return await self._upload(chat.chat_id, message)
+        if isinstance(message, FollowupMessage):
+            return await self._follow_up(chat.chat_id, message)
         if isinstance(message, CardMessage):
             parts = [card_message(message.card, message.matched)]
         elif isinstance(message, ListMessage):
@@ -230,7 +234,12 @@ class SlackChannel:
                 await on_part(part.pmids, ts)
         return first
 
-    async def _post(self, channel: str, part: SlackMessage) -> str:
+    async def _post(
+        self, channel: str, part: SlackMessage, thread: str = "", broadcast: bool = False
+    ) -> str:
+        threaded: dict[str, Any] = {}
+        if thread:
+            threaded = {"thread_ts": thread, "reply_broadcast": broadcast}
         response = await self._guarded(
             channel,
             lambda: self.client.chat_postMessage(
@@ -239,9 +248,23 @@ class SlackChannel:
                 blocks=list(part.blocks),
                 unfurl_links=False,
                 unfurl_media=False,
+                **threaded,
             ),
         )
         return str(response.get("ts", ""))
+
+    async def _follow_up(self, channel: str, message: FollowupMessage) -> str:
+        """A reply in the paper's card thread (a retraction also shown in the channel); a plain
+        post when the card is gone (Slack: thread_not_found) or unknown."""
+        part = followup_message(message)
+        if message.reply_to:
+            try:
+                return await self._post(channel, part, message.reply_to, message.broadcast)
+            except DeliveryFailed as exc:
+                if "thread_not_found" not in str(exc):
+                    raise
+                log.info("the card of PMID %s is gone; its follow-up goes out plain", message.pmid)
+        return await self._post(channel, part)
 
     async def _upload(self, channel: str, message: FileMessage) -> str:
         response = await self._guarded(

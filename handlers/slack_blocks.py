@@ -16,7 +16,7 @@ from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
 from bot.i18n import category_name, t
-from bot.messages import DigestMessage, ListMessage, button_data
+from bot.messages import DigestMessage, FollowupMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
 from bot.standing import StatusLine, short_label
@@ -362,3 +362,15 @@ def home_view(lang: str, help_text: str, subscriptions: str) -> dict[str, Any]:
         *[_section(part) for part in _text_sections(help_text)],
     ]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def followup_message(message: FollowupMessage) -> SlackMessage:
+    """A follow-up in Block Kit: label, linked title, then (for a retraction or a concern) when
+    the chat got the paper, and the linked notice. It is posted in the card's thread."""
+    title = shorten(message.title, 500) or f"PMID {message.pmid}"
+    head = f"*{esc(message.label())}* {link(message.paper_url, title)}"
+    notice = link(message.notice_url, message.notice_label())
+    context = message.context()
+    lines = [head] + ([esc(context)] if context and not message.quiet else []) + [notice]
+    text = fit(message.plain(), FALLBACK_LIMIT)
+    return SlackMessage(text, (_section(fit_mrkdwn("\n".join(lines))),))

@@ -29,6 +29,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    ReplyParameters,
     Update,
 )
 from telegram import (
@@ -64,6 +65,7 @@ from bot.messages import (
     CardMessage,
     DigestMessage,
     FileMessage,
+    FollowupMessage,
     ListMessage,
     Message,
     PartSent,
@@ -77,6 +79,7 @@ from handlers.telegram_html import (
     TelegramMessage,
     card_message,
     digest_messages,
+    followup_message,
     list_messages,
     reply_messages,
 )
@@ -259,6 +262,14 @@ class TelegramChannel:
             raise DeliveryFailed("Telegram is not connected yet", retry_after=NOT_READY_RETRY)
         if isinstance(message, FileMessage):
             return await self._send_file(chat, message)
+        if isinstance(message, FollowupMessage):
+            # A reply to the paper's card; Telegram sends it plain when the card is gone.
+            reply_to = int(message.reply_to) if message.reply_to.isdigit() else None
+            part = followup_message(message)
+            sent = await self._guarded(
+                chat, lambda: self._send_html(int(chat.chat_id), part, reply_to)
+            )
+            return str(sent.message_id)
         if isinstance(message, CardMessage):
             parts = [card_message(message.card, message.matched)]
         elif isinstance(message, ListMessage):
@@ -313,16 +324,22 @@ class TelegramChannel:
         except TelegramError as exc:  # timeouts, network errors, 5xx
             raise DeliveryFailed(f"Telegram error: {exc}") from exc
 
-    async def _send_html(self, chat_id: int, part: TelegramMessage) -> TgMessage:
+    async def _send_html(
+        self, chat_id: int, part: TelegramMessage, reply_to: int | None = None
+    ) -> TgMessage:
         """Send one message, keeping the pace of one per second in a private chat."""
         markup = _markup(part)
         if chat_id < 0:  # groups: AIORateLimiter keeps Telegram's 20 per minute
-            return await self._post(chat_id, part.html, markup)
+            return await self._post(chat_id, part.html, markup, reply_to)
         async with self._pacer.slot(chat_id):
-            return await self._post(chat_id, part.html, markup)
+            return await self._post(chat_id, part.html, markup, reply_to)
 
     async def _post(
-        self, chat_id: int, html: str, markup: InlineKeyboardMarkup | None
+        self,
+        chat_id: int,
+        html: str,
+        markup: InlineKeyboardMarkup | None,
+        reply_to: int | None = None,
     ) -> TgMessage:
         await self._spacing.turn()
         sent: TgMessage = await self.application.bot.send_message(
@@ -331,6 +348,10 @@ class TelegramChannel:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+            # A message deleted since is no reason to lose the follow-up: it goes out plain.
+            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None,
         )
         return sent
 

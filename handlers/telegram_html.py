@@ -16,7 +16,7 @@ from bot import overflow
 from bot.cards import Card
 from bot.finding import shorten
 from bot.i18n import category_name, t
-from bot.messages import DigestMessage, ListMessage, button_data
+from bot.messages import DigestMessage, FollowupMessage, ListMessage, button_data
 from bot.models import MatchedQuery, Paper
 from bot.overflow import Piece
 from bot.standing import StatusLine, short_label
@@ -296,3 +296,17 @@ def _plain(fragment: str) -> str:
     tags and a ">" inside a tag is always escaped: removing `<...>` is exact, and ten times
     faster than an HTML parser (a list measures every line of thousands of papers)."""
     return html.unescape(_TAG.sub("", fragment))
+
+
+def followup_message(message: FollowupMessage) -> TelegramMessage:
+    """A follow-up in HTML: label, linked title, then (for a retraction or a concern) when the
+    chat got the paper, and the linked notice. It is sent as a reply to the paper's card."""
+    context = message.context()
+    notice = f'<a href="{attr(message.notice_url)}">{esc(message.notice_label())}</a>'
+    budget = LIMIT - length(message.label()) - length(context) - length(message.notice_label())
+    title = _fit(message.title, max(40, budget - 200)) or f"PMID {message.pmid}"
+    head = f'<b>{esc(message.label())}</b> <a href="{attr(message.paper_url)}">{esc(title)}</a>'
+    if message.quiet:
+        return TelegramMessage(f"{head}\n{notice}")
+    lines = [head] + ([esc(context)] if context else []) + [notice]
+    return TelegramMessage("\n".join(lines))

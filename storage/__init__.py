@@ -4,7 +4,8 @@
 work at once), applies the migrations at start, and groups its queries by what they are about:
 `store.chats` (chats and subscriptions), `store.papers` (papers), `store.outbox` (deliveries),
 `store.polls` (poll runs, what they did, and the query cursors that move with them),
-`store.feedback` (button presses), `store.retention` (pruning old papers), `store.admin` (the
+`store.feedback` (button presses), `store.followups` (what happened to papers since, and
+the follow-up messages it owes chats), `store.retention` (pruning old papers), `store.admin` (the
 operator's view). It returns the dataclasses of `bot.models` (the only module it imports), takes
 and returns aware `datetime`s, and raises the errors of `storage.errors`.
 """
@@ -31,6 +32,7 @@ from storage.errors import (
     SubscriptionLimit,
 )
 from storage.feedback import Feedback
+from storage.followups import Followups
 from storage.migrations import migrations
 from storage.outbox import Outbox
 from storage.papers import Papers
@@ -70,6 +72,7 @@ class Store:
         self.outbox = Outbox(self)
         self.polls = Polls(self)
         self.feedback = Feedback(self)
+        self.followups = Followups(self)
         self.summaries = Summaries(self)
         self.retention = Retention(self)
         self.admin = Admin(self)

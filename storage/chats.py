@@ -93,6 +93,11 @@ class Chats:
                 [f"chat deactivated: {reason}", chat],
             )
             db.execute("DELETE FROM delivery_parts WHERE chat = ?", [chat])
+            db.execute(
+                "UPDATE followups SET state = 'cancelled', last_error = ?"
+                " WHERE chat = ? AND state = 'pending'",
+                [f"chat deactivated: {reason}", chat],
+            )
         return cursor.rowcount
 
     def reactivate(self, chat: int) -> None:

@@ -273,6 +273,79 @@ def m010_subscription_translation(db: Database) -> None:
     db.execute("ALTER TABLE subscriptions ADD COLUMN translation TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m011_followups(db: Database) -> None:
+    """Follow-ups: what PubMed said happened to a paper after it was stored (a retraction, an
+    expression of concern, an erratum, a newer version, a PMC copy), learnt once per paper and
+    link; the follow-up messages it owes the chats that received or saved the paper (an outbox
+    of their own, one row per chat, paper and notice); and what the follow-up checks did."""
+    _run(
+        db,
+        """
+        CREATE TABLE paper_links (
+            pmid TEXT NOT NULL,
+            type TEXT NOT NULL,
+            other TEXT NOT NULL,
+            learnt_at TEXT NOT NULL,
+            PRIMARY KEY (pmid, type, other)
+        );
+        -- What the stored records already say: a link known before counts as known.
+        INSERT OR IGNORE INTO paper_links (pmid, type, other, learnt_at)
+            SELECT p.pmid, json_extract(c.value, '$.type'), json_extract(c.value, '$.pmid'),
+                p.fetched_at
+            FROM papers p, json_each(p.record, '$.corrections') c
+            WHERE json_valid(p.record)
+            AND json_extract(c.value, '$.type')
+                IN ('RetractionIn', 'ErratumIn', 'ExpressionOfConcernIn', 'UpdateIn')
+            AND json_extract(c.value, '$.pmid') != '';
+        INSERT OR IGNORE INTO paper_links (pmid, type, other, learnt_at)
+            SELECT json_extract(c.value, '$.pmid'), 'UpdateIn', p.pmid, p.fetched_at
+            FROM papers p, json_each(p.record, '$.corrections') c
+            WHERE json_valid(p.record) AND json_extract(c.value, '$.type') = 'UpdateOf'
+            AND json_extract(c.value, '$.pmid') != '';
+        INSERT OR IGNORE INTO paper_links (pmid, type, other, learnt_at)
+            SELECT pmid, 'PMC', json_extract(record, '$.pmcid'), fetched_at FROM papers
+            WHERE json_valid(record) AND coalesce(json_extract(record, '$.pmcid'), '') != '';
+
+        CREATE TABLE followups (
+            id INTEGER PRIMARY KEY,
+            chat INTEGER NOT NULL REFERENCES chats(id),
+            pmid TEXT NOT NULL,
+            notice TEXT NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('retracted', 'expression-of-concern', 'corrected', 'updated',
+                    'free')),
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'sent', 'failed', 'cancelled')),
+            released INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            next_attempt_at TEXT NOT NULL DEFAULT '',
+            lease_until TEXT NOT NULL DEFAULT '',
+            lease_owner TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL DEFAULT '',
+            UNIQUE (chat, pmid, notice)
+        );
+        CREATE INDEX followups_due ON followups (state, chat);
+        CREATE INDEX followups_pmid ON followups (pmid);
+        CREATE INDEX feedback_pmid ON feedback (pmid, kind);
+
+        CREATE TABLE followup_checks (
+            name TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL DEFAULT '',
+            probe TEXT NOT NULL DEFAULT '',
+            checked_at TEXT NOT NULL DEFAULT '',
+            requests INTEGER NOT NULL DEFAULT 0,
+            found INTEGER NOT NULL DEFAULT 0,
+            followups INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT ''
+        )
+        """,
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.models import Paper
+from storage.followups import learn, links_of
 from storage.rows import CHUNK, now_text, placeholders
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ class Papers:
         """Store papers (a PMID is kept once); returns how many were new.
 
         A PMID already stored gets the record just fetched: PubMed changed it (MeSH headings
-        added, a corrected title or abstract), which is why it was fetched again.
+        added, a corrected title or abstract), which is why it was fetched again. Its links to a
+        retraction, erratum or PMC copy are learnt (storage/followups.py): a link new to a
+        paper some chat already received owes that chat a follow-up.
         """
         fetched_at = now_text()
         added = 0
@@ -59,6 +62,7 @@ class Papers:
                         " WHERE pmid = ?",
                         values,
                     )
+                learn(db, links_of(paper))
         return added
 
     def get_many(self, pmids: Iterable[str]) -> dict[str, Paper]:

@@ -2,7 +2,8 @@
 
 A paper goes when it was stored more than `days` ago, no poll matched it and no chat was sent
 it in those days, no chat saved or rated it (ratings feed the chat's taste), and no delivery of
-it is pending. Its matches and language-model summaries go with it.
+it is pending, nor a follow-up about it (its title is in the message). Its matches and
+language-model summaries go with it.
 
 Its `deliveries` rows stay: their unique (chat, PMID) is what keeps a paper PubMed shows again
 from going to a chat a second time. A pruned paper that a poll finds again is simply fetched and
@@ -54,6 +55,8 @@ class Retention:
                     " AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.pmid = p.pmid"
                     "   AND m.matched_at >= :cutoff)"
                     " AND p.pmid NOT IN (SELECT pmid FROM feedback)"
+                    " AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.pmid = p.pmid"
+                    "   AND f.state = 'pending')"
                     " ORDER BY p.fetched_at, p.pmid LIMIT :limit",
                     params,
                 ).fetchall()

@@ -10,6 +10,7 @@ from bot.messages import (
     CardMessage,
     DigestMessage,
     FileMessage,
+    FollowupMessage,
     ListMessage,
     Message,
     PartSent,
@@ -21,7 +22,7 @@ from bot.models import Chat
 @dataclass
 class Sent:
     chat: str  # the chat's platform id
-    kind: str  # card | list | digest | file | text
+    kind: str  # card | list | digest | file | text | followup
     pmids: tuple[str, ...]
     message: Message | None = None
 
@@ -58,6 +59,8 @@ class RecordingChannel:
             record = Sent(chat.chat_id, "digest", pmids, message)
         elif isinstance(message, FileMessage):
             record = Sent(chat.chat_id, "file", (), message)
+        elif isinstance(message, FollowupMessage):
+            record = Sent(chat.chat_id, "followup", (message.pmid,), message)
         else:
             assert isinstance(message, TextMessage)
             record = Sent(chat.chat_id, "text", (), message)
@@ -65,5 +68,18 @@ class RecordingChannel:
         return f"m{len(self.sent)}"
 
     def pmids(self, chat_id: str) -> list[str]:
-        """Every PMID this chat received, in order, repeats included."""
-        return [pmid for s in self.sent if s.chat == chat_id for pmid in s.pmids]
+        """Every PMID this chat received, in order, repeats included (follow-ups left out)."""
+        return [
+            pmid
+            for s in self.sent
+            if s.chat == chat_id and s.kind != "followup"
+            for pmid in s.pmids
+        ]
+
+    def followups(self, chat_id: str) -> list[FollowupMessage]:
+        """The follow-ups this chat received, in order."""
+        return [
+            s.message
+            for s in self.sent
+            if s.chat == chat_id and isinstance(s.message, FollowupMessage)
+        ]

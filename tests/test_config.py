@@ -29,6 +29,7 @@ def test_defaults_match_the_interfaces_table() -> None:
     assert s.health_port is None  # no listener unless asked for
     assert s.bind_address == "127.0.0.1"  # this machine only: a reverse proxy in front
     assert s.slack_changes_by == "anyone"
+    assert s.followups is True  # FOLLOWUPS=on
 
 
 def test_an_api_key_raises_the_default_rate_to_ten() -> None:
@@ -90,6 +91,7 @@ def test_env_example_lists_every_setting_and_loads_cleanly() -> None:
         ("BIND_ADDRESS", "10.0.0.300"),
         ("BIND_ADDRESS", "0.0.0.0:8080"),
         ("SLACK_CHANGES_BY", "owners"),
+        ("FOLLOWUPS", "yes"),
     ],
 )
 def test_a_bad_value_names_its_setting(name: str, value: str) -> None:

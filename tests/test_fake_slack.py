@@ -721,3 +721,30 @@ async def test_bolt_socket_mode_ack_with_payload(fake: FakeSlack) -> None:
         "envelope_id": envelope_id,
         "payload": {"text": "Searching PubMed…"},
     }
+
+
+async def test_thread_replies_need_a_parent_and_may_be_broadcast(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """A reply names its parent by ts; reply_broadcast also shows it in the channel (subtype
+    thread_broadcast); a parent that was deleted, or never existed, is "thread_not_found"."""
+    fake.enforce_limits = False  # five posts to one channel at once
+    parent = await client.chat_postMessage(channel=GENERAL, text="the card")
+    reply = await client.chat_postMessage(
+        channel=GENERAL, text="retracted", thread_ts=parent["ts"], reply_broadcast=True
+    )
+    assert reply["message"]["thread_ts"] == parent["ts"]
+    assert reply["message"]["subtype"] == "thread_broadcast"
+    quiet = await client.chat_postMessage(channel=GENERAL, text="fixed", thread_ts=parent["ts"])
+    assert "subtype" not in quiet["message"]
+    posted = fake.posted(GENERAL)
+    assert [(m["thread_ts"], m["reply_broadcast"]) for m in posted] == [
+        (None, False),
+        (parent["ts"], True),
+        (parent["ts"], False),
+    ]
+    await client.chat_delete(channel=GENERAL, ts=parent["ts"])
+    for thread in (parent["ts"], "1234567890.000100"):
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_postMessage(channel=GENERAL, text="late", thread_ts=thread)
+        assert refused.value.response["error"] == "thread_not_found"

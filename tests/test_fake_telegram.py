@@ -14,7 +14,13 @@ from datetime import timedelta
 
 import pytest
 from servers.telegram import Call, FakeTelegram, parse_html
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -293,3 +299,27 @@ async def test_group_member_statuses(fake: FakeTelegram, bot: Bot) -> None:
     """getChatMember tells an administrator, a member and someone who is not in the group."""
     statuses = [(await bot.get_chat_member(LAB, user)).status for user in (7, 9, ADA)]
     assert statuses == ["administrator", "member", "left"]
+
+
+async def test_a_reply_names_its_message_and_a_missing_one_is_refused_unless_allowed(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    """reply_parameters gives the reply its reply_to_message; once that message is deleted the
+    Bot API refuses "message to be replied not found", unless allow_sending_without_reply, when
+    the message goes out as a plain one."""
+    fake.enforce_limits = False
+    card = await bot.send_message(ADA, "card")
+    reply = await bot.send_message(ADA, "retracted", reply_parameters=ReplyParameters(card.id))
+    assert reply.reply_to_message is not None
+    assert reply.reply_to_message.message_id == card.message_id
+    await bot.delete_message(ADA, card.message_id)
+    # Telegram says "message to be replied not found"; PTB capitalises the description.
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(ADA, "late", reply_parameters=ReplyParameters(card.message_id))
+    plain = await bot.send_message(
+        ADA,
+        "late",
+        reply_parameters=ReplyParameters(card.message_id, allow_sending_without_reply=True),
+    )
+    assert plain.reply_to_message is None
+    assert [m["text"] for m in fake.sent(ADA)] == ["retracted", "late"]

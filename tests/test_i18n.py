@@ -36,6 +36,9 @@ KEEP = {verb.name for verb in VERBS if verb.listed} | {
     "chemotherapy",
     "alerts",  # the word of `export csv alerts`
     "PMID",  # PubMed's identifier, as Korean readers of PubMed know it
+    "Central",
+    "FOLLOWUPS",  # the setting, as written in .env
+    "off",
 }
 
 

@@ -162,8 +162,8 @@ def test_a_change_in_pubmed_makes_the_full_poll_happen(
     fake: FakeEutils, store: Store, change: str
 ) -> None:
     """A record entered, or one indexed, since the last poll changes PubMed's answer: every
-    query is searched again and the change is delivered, with one request more than the
-    searches and fetches themselves."""
+    query is searched again and the change is delivered, with two requests more than the
+    searches and fetches themselves (what changed, and which notices entered)."""
     settings = settings_for(fake)
     subscribe(store, "a", "fibroadenoma[mh]")
     subscribe(store, "a", "crispr[tiab]")
@@ -190,7 +190,9 @@ def test_a_change_in_pubmed_makes_the_full_poll_happen(
     assert report.skipped == 0
     assert len(searches(fake)) == 2
     efetches = [r for r in fake.requests if r.endpoint == "efetch"]
-    assert report.requests == 1 + len(searches(fake)) + len(efetches)
+    notices = [r for r in fake.requests if "[pt]" in r.params.get("term", "")]
+    assert len(notices) == 1
+    assert report.requests == 1 + len(searches(fake)) + len(notices) + len(efetches)
     got = channel.pmids("a")[len(before) :]
     assert got == [LATE]
 

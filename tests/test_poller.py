@@ -20,6 +20,7 @@ from servers.eutils import FakeEutils, Recorded
 from bot.config import Settings
 from bot.delivery import LEASE_SECONDS, deliver_pending
 from bot.models import Chat
+from bot.notices import NOTICE_QUERY
 from bot.poller import poll_cycle
 from bot.pubmed import query as pubmed_query
 from bot.pubmed.client import EutilsClient, RetryPolicy
@@ -58,8 +59,14 @@ def expected(fake: FakeEutils, query: str, start: str, end: str) -> set[str]:
 
 def searches(fake: FakeEutils) -> list[Recorded]:
     """The per-query esearches the fake received, without each poll's question of what
-    changed (the one with retmax=1)."""
-    return [r for r in fake.requests if r.endpoint == "esearch" and r.params["retmax"] != "1"]
+    changed (the one with retmax=1) and its search for new notices (tests/test_followups.py)."""
+    return [
+        r
+        for r in fake.requests
+        if r.endpoint == "esearch"
+        and r.params["retmax"] != "1"
+        and not r.params["term"].startswith(f"({NOTICE_QUERY})")
+    ]
 
 
 def window_of(search: Recorded) -> tuple[str, str]:

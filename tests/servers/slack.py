@@ -40,7 +40,10 @@ What it mimics
   list of objects -> "invalid_blocks_format"; Block Kit rules (see `validate_blocks`) ->
   `{"ok": false, "error": "invalid_blocks", "errors": [...], "response_metadata": {"messages":
   ["[ERROR] ..."]}}`, each message ending in `[json-pointer:/blocks/N/...]` as Slack's do.
-  postEphemeral also needs a user who can see the channel ("user_not_in_channel").
+  postEphemeral also needs a user who can see the channel ("user_not_in_channel"). A
+  chat.postMessage with a `thread_ts` that names no message of the channel, or a deleted one, ->
+  "thread_not_found"; `reply_broadcast` on a thread reply also shows it in the channel (its
+  message gets subtype "thread_broadcast").
 * Rate limit (when `enforce_limits`): chat.postMessage at most 1 message per second per channel,
   the window shortened by `tolerance` (0.05 s) for thread scheduling. Beyond: HTTP 429,
   `Retry-After: N` (whole seconds until the message would pass, at least 1) and
@@ -921,7 +924,8 @@ class FakeSlack:
     def posted(self, channel_id: str) -> list[dict[str, Any]]:
         """Messages the app posted to the channel, in order, as they are now (updated; deleted
         ones left out): ts, channel, text, blocks (as sent, [] when none), thread_ts,
-        unfurl_links, unfurl_media, ephemeral (and user, the one who sees it), files (a
+        reply_broadcast (a thread reply also shown in the channel), unfurl_links,
+        unfurl_media, ephemeral (and user, the one who sees it), files (a
         completed upload shared there), edited, and message (the Slack message answered)."""
         with self._lock:
             channel = self._channels.get(channel_id)
@@ -1632,6 +1636,8 @@ class FakeSlack:
             message["blocks"] = fill_block_ids(blocks, ts)
         if p.get("thread_ts"):
             message["thread_ts"] = str(p["thread_ts"])
+            if _as_bool(p.get("reply_broadcast", False)):
+                message["subtype"] = "thread_broadcast"  # also shown in the channel
         return message
 
     def _store(
@@ -1649,6 +1655,9 @@ class FakeSlack:
             "text": text,
             "blocks": blocks,
             "thread_ts": _text_of(p.get("thread_ts")),
+            # Slack ignores reply_broadcast on a message that is not a thread reply.
+            "reply_broadcast": bool(p.get("thread_ts"))
+            and _as_bool(p.get("reply_broadcast", False)),
             "unfurl_links": _as_bool(p["unfurl_links"]) if "unfurl_links" in p else None,
             "unfurl_media": _as_bool(p["unfurl_media"]) if "unfurl_media" in p else None,
             "ephemeral": False,
@@ -1707,6 +1716,14 @@ class FakeSlack:
             "previous_names": [],
         }
 
+    def _thread_parent(self, channel: _Channel, ts: Any) -> dict[str, Any]:
+        """The message a reply's thread_ts names: one still in the channel, or Slack answers
+        "thread_not_found" (as it does once the parent was deleted: slackapi/bolt-js#2307)."""
+        for entry in channel.messages:
+            if entry["ts"] == str(ts) and not entry.get("deleted") and not entry["ephemeral"]:
+                return entry
+        raise _Refusal("thread_not_found")
+
     def _bot_message(self, channel: _Channel, ts: Any) -> dict[str, Any]:
         for entry in channel.messages:
             if entry["ts"] == ts and not entry.get("deleted") and not entry["ephemeral"]:
@@ -1729,6 +1746,8 @@ class FakeSlack:
     def _api_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._postable(p.get("channel"))
         text, blocks = self._content(p)
+        if p.get("thread_ts"):
+            self._thread_parent(channel, p["thread_ts"])
         self._admit(channel)
         entry = self._store(channel, self._next_ts(), text, blocks, p)
         return {
