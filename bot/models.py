@@ -243,10 +243,8 @@ class Paper:
             if type(value) is tuple:  # text, or the small parts below
                 value = [item if type(item) is str else _plain(item) for item in value]
             record[name] = value
-        record["abstract"] = self.abstract
-        record["url"] = self.url
-        record["status"] = self.status
-        record["kind"] = self.kind
+        for name in RECORD_EXTRAS:
+            record[name] = getattr(self, name)
         return record
 
     @classmethod
@@ -288,6 +286,9 @@ class Paper:
 
 
 _PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+# The keys a paper record has after the fields, derived from them (`paper-surfer parse` writes
+# a record as its fields, then these, without building the dict: bot/cli.py).
+RECORD_EXTRAS = ("abstract", "url", "status", "kind")
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
