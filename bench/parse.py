@@ -80,16 +80,18 @@ def run_floor(path: Path) -> int:
 
 def run_parse(path: Path, out: Path) -> int:
     """`paper-surfer parse FILE > out`: the command's own main(), stdout redirected to a file."""
+    import io
+
     from bot.cli import main
 
     with open(out, "wb") as target:
         os.dup2(target.fileno(), 1)
-    status = main(["parse", str(path)], stderr=open(os.devnull, "w"))  # noqa: SIM115
+    note = io.StringIO()
+    status = main(["parse", str(path)], stderr=note)
     sys.stdout.flush()
     if status != 0:
-        raise SystemExit(f"paper-surfer parse exited {status}")
-    with open(out, "rb") as written:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: written.read(1 << 20), b""))
+        raise SystemExit(f"paper-surfer parse exited {status}: {note.getvalue()}")
+    return int(note.getvalue().split()[1])  # "paper-surfer: 20788 records, ..."
 
 
 def run_iter_records(path: Path) -> int:
@@ -152,9 +154,12 @@ def measure(name: str, path: Path, work: Path) -> dict[str, float]:
     wall = time.perf_counter() - start
     result: dict[str, float] = json.loads(report.read_text())
     result["wall"] = wall
-    if out.exists():
-        result["out_bytes"] = out.stat().st_size
+    if out.exists():  # after the clock: the lines written must be the records counted
+        with open(out, "rb") as written:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: written.read(1 << 20), b""))
         out.unlink()
+        if lines != result["records"]:
+            raise SystemExit(f"{name}: {lines} lines written for {result['records']} records")
     return result
 
 
