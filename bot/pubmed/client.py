@@ -26,6 +26,7 @@ from lxml import etree
 
 from bot.errors import ParseError, PubMedMalformed, PubMedRejected, PubMedUnreachable
 from bot.models import Paper, SearchResult
+from bot.pubmed import ESEARCH_CAP as ESEARCH_CAP  # re-exported: its home before
 from bot.pubmed.parse import parse_bytes
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# PubMed's esearch returns at most the first 9,999 ids of a result, whatever retstart says.
-ESEARCH_CAP = 9_999
 EFETCH_BATCH = 200
 # Messages inside <ERROR> that mean "try again", not "your query is wrong".
 _TRANSIENT_ERRORS = ("backend failed", "temporarily unavailable", "timed out", "timeout")

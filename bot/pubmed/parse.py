@@ -39,10 +39,10 @@ _MONTHS = {
     )
 }
 
-_NAME_PARTS = frozenset(("LastName", "ForeName", "Initials", "Suffix", "CollectiveName"))
 _CORRECTION_TYPES = frozenset(CORRECTION_TYPES)
 
 Element = etree._Element
+_tostring = etree.tostring
 
 
 def iter_records(
@@ -190,10 +190,14 @@ def _text(elem: Element | None) -> str:
     """The whole text of an element, inline markup flattened and whitespace normalised."""
     if elem is None:
         return ""
-    if len(elem):  # inline markup inside: serialise the text content in C, in document order
-        text = etree.tostring(elem, method="text", encoding=str, with_tail=False)
-    else:
-        text = elem.text or ""
+    # Inline markup inside: serialise the text content in C, in document order.
+    text = _tostring(elem, method="text", encoding=str, with_tail=False) if len(elem) else elem.text
+    if not text:
+        return ""
+    # Most texts are normal already: checked in C without splitting an abstract into words.
+    # Every whitespace character but " " is unprintable, so a printable text has only spaces.
+    if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text
     return " ".join(text.split())
 
 
@@ -366,7 +370,13 @@ def _book(elem: Element) -> Paper:
 
 
 def _child_texts(parent: Element, tag: str) -> tuple[str, ...]:
-    return tuple(t for t in (_text(c) for c in parent if c.tag == tag) if t)
+    texts = []
+    for child in parent:
+        if child.tag == tag:
+            text = _text(child)
+            if text:
+                texts.append(text)
+    return tuple(texts)
 
 
 def _abstract(abstract: Element) -> tuple[AbstractSection, ...]:
@@ -388,16 +398,27 @@ def _authors(author_list: Element) -> tuple[tuple[str, ...], tuple[AuthorName, .
     for author in author_list:
         if author.tag != "Author" or author.get("ValidYN") == "N":
             continue
-        parts = {child.tag: _text(child) for child in author if child.tag in _NAME_PARTS}
-        last, fore = parts.get("LastName", ""), parts.get("ForeName", "")
-        initials, suffix = parts.get("Initials", ""), parts.get("Suffix", "")
-        collective = parts.get("CollectiveName", "")
+        last = fore = initials = suffix = collective = ""
+        for child in author:
+            tag = child.tag
+            if tag == "LastName":
+                last = _text(child)
+            elif tag == "ForeName":
+                fore = _text(child)
+            elif tag == "Initials":
+                initials = _text(child)
+            elif tag == "Suffix":
+                suffix = _text(child)
+            elif tag == "CollectiveName":
+                collective = _text(child)
         if collective:
             name = collective
+        elif suffix:
+            name = _join(fore, last, suffix) if fore else _join(last, initials, suffix)
         elif fore:
-            name = _join(fore, last, suffix)
+            name = f"{fore} {last}" if last else fore
         else:
-            name = _join(last, initials, suffix)
+            name = f"{last} {initials}" if last and initials else last or initials
         if name:
             names.append(name)
             parted.append(AuthorName(last, fore, initials, suffix, collective))
@@ -421,7 +442,7 @@ def _corrections(link_list: Element) -> tuple[Correction, ...]:
 
 
 def _join(*parts: str) -> str:
-    return " ".join(p for p in parts if p)
+    return " ".join([p for p in parts if p])
 
 
 def _pub_date(date: Element) -> tuple[str, str]:
