@@ -288,7 +288,7 @@ def _key_base(paper: Paper) -> str:
             name = _ascii(first[0])
         else:
             name = next((w for w in map(_ascii, first.split()) if w), "")
-    words = (_ascii(w) for w in paper.title.split() if w.lower().strip("[(\"'") not in _STOPWORDS)
+    words = (_ascii(w) for w in _title(paper).split() if w.lower().strip("[(\"'") not in _STOPWORDS)
     word = next((w for w in words if w and not w.isdigit()), "")
     base = (name or "anon") + _year(paper) + word
     return base if name or word else f"pmid{_ascii(paper.pmid)}"
@@ -411,7 +411,7 @@ def _bib_entry(paper: Paper, key: str) -> str:
     year, month, _ = _date_parts(paper)
     fields: list[tuple[str, str]] = [
         ("author", " and ".join(_bib_name(a) for a in _people(paper))),
-        ("title", _bib_title(paper.title)),
+        ("title", _bib_title(_title(paper))),
     ]
     if not paper.is_book:
         kind = "article"
@@ -472,7 +472,7 @@ def _ris_record(paper: Paper) -> list[str]:
     tags: list[tuple[str, str]] = [("TY", kind)]
     tags += [("AU", _ris_name(a)) for a in _people(paper)]
     tags += [
-        ("TI", paper.title),
+        ("TI", _title(paper)),
         (container, paper.journal),
         ("JA", paper.journal_abbrev if not paper.is_book else ""),
         ("PY", year),
@@ -527,6 +527,12 @@ def to_csv(papers: Sequence[Paper]) -> str:
     for p in papers:
         pages = expand_pages(p.pages, "\N{EN DASH}")
         authors = "; ".join(p.authors)
-        row = [p.pmid, p.title, authors, p.journal, _year(p), p.volume, p.issue, pages]
+        row = [p.pmid, _title(p), authors, p.journal, _year(p), p.volume, p.issue, pages]
         writer.writerow([_cell(value) for value in (*row, p.doi, p.pmcid, p.url)])
     return buffer.getvalue()
+
+
+def _title(paper: Paper) -> str:
+    """The English title, else the original-language one: a reference manager needs a title,
+    and a citation of an article PubMed did not translate gives it as published."""
+    return paper.title or paper.vernacular_title

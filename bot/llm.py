@@ -169,7 +169,8 @@ def _read_capped(response: requests.Response, deadline: float) -> bytes:
 
 
 def _prompt(paper: Paper) -> str:
-    return f"Title: {paper.title}\n\nAbstract:\n{paper.abstract[:MAX_ABSTRACT]}"
+    title = paper.title or paper.vernacular_title  # some records have only the original title
+    return f"Title: {title}\n\nAbstract:\n{paper.abstract[:MAX_ABSTRACT]}"
 
 
 def _instructions(language: str) -> str:

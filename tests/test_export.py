@@ -200,7 +200,7 @@ def check_bibtex(papers: Sequence[Paper]) -> None:
         assert [bib_display_name(n) for n in fields.get("author", [])] == [
             one_line(a) for a in paper.authors
         ]
-        assert fields.get("title", "") == one_line(paper.title)
+        assert fields.get("title", "") == one_line(paper.title or paper.vernacular_title)
         year = paper.pub_date[:4]
         assert fields.get("year", "") == year
         month = paper.pub_date[5:7]
@@ -463,7 +463,7 @@ def check_ris(papers: Sequence[Paper]) -> None:
         assert len(authors) == len(paper.authors)
         for written, name in zip(authors, paper.authors, strict=True):
             assert written == one_line(name) or ris_display_name(written) == one_line(name)
-        assert record.get("title", "") == one_line(paper.title)
+        assert record.get("title", "") == one_line(paper.title or paper.vernacular_title)
         year, month, day = [*paper.pub_date.split("-"), "", "", ""][:3]
         assert record.get("year", "") == year
         assert record.get("date", "") == (f"{year}/{month}/{day}/" if year else "")
@@ -548,7 +548,7 @@ def check_csv(papers: Sequence[Paper]) -> None:
     assert len(rows) == len(papers)
     for paper, row in zip(papers, rows, strict=True):
         assert row["pmid"] == paper.pmid
-        assert row["title"] == cell(paper.title)
+        assert row["title"] == cell(paper.title or paper.vernacular_title)
         assert row["authors"] == cell("; ".join(paper.authors))
         if not any(";" in a for a in paper.authors) and row["authors"][:1] != "'":
             assert row["authors"].split("; ") == list(paper.authors or [""])
@@ -645,3 +645,15 @@ def test_every_format_is_utf8() -> None:
         text = export(HOSTILE, fmt, today=TODAY)[1].decode("utf-8")
         assert "Ñúñez-Żółć" in text
         assert "\N{REPLACEMENT CHARACTER}" not in text
+
+
+def test_a_paper_with_only_its_original_language_title_is_exported_with_it() -> None:
+    """32472320 has no English title, only "Briefsammlung Wittelshöfer." (German): RIS, CSV and
+    BibTeX give that title rather than an empty one."""
+    paper = paper_of(DAILY, "32472320")
+    records = rispy.loads(export([paper], "ris", today=TODAY)[1].decode())
+    assert records[0]["title"] == "Briefsammlung Wittelshöfer."
+    rows = list(csv.reader(io.StringIO(export([paper], "csv", today=TODAY)[1].decode("utf-8-sig"))))
+    assert rows[1][1] == "Briefsammlung Wittelshöfer."
+    bibtex = export([paper], "bibtex", today=TODAY)[1].decode()
+    assert re.search(r"title = \{.*Briefsammlung", bibtex)
