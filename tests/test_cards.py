@@ -117,9 +117,18 @@ def test_json_card_is_the_record_plus_summary_and_match() -> None:
         "grants",
         "url",
         "is_book",
+        "author_names",
+        "corrections",
+        "status",
+        "kind",
+        "coi_statement",
     ):
         assert key in record
     assert record["summary"]["design"] == "Cohort study"
+    summary = record["summary"]
+    assert set(summary) == {"language", "design", "topic", "finding", "text"}
+    assert summary["finding"]
+    assert summary["finding"] in summary["text"]
     assert record["collection"]["score"] == 0.48
     assert record["collection"]["reasons"] == [{"term": "tumor", "fields": ["title", "abstract"]}]
 
