@@ -61,18 +61,25 @@ def learn(db: Database, links: Iterable[Link]) -> int:
         if not new:
             continue
         kind = FOLLOWUP_LINKS[link_type]
-        received = (
-            ""
-            if kind == "free"  # a free copy matters to those who kept the paper
-            else "SELECT chat FROM deliveries WHERE pmid = :pmid AND state = 'sent' UNION "
-        )
-        owed += db.execute(
-            "INSERT OR IGNORE INTO followups (chat, pmid, notice, kind, state, created_at)"
-            " SELECT c.id, :pmid, :other, :kind, 'pending', :at FROM chats c WHERE c.active = 1"
-            f" AND c.id IN ({received}"
-            " SELECT chat FROM feedback WHERE pmid = :pmid AND kind = 'save')",
-            {"pmid": pmid, "other": other, "kind": kind, "at": learnt_at},
-        ).rowcount
+        # A free copy matters to those who kept the paper; the rest to whoever received it too.
+        params = {"pmid": pmid, "other": other, "kind": kind, "at": learnt_at}
+        if kind == "free":
+            owed += db.execute(
+                "INSERT OR IGNORE INTO followups (chat, pmid, notice, kind, state, created_at)"
+                " SELECT c.id, :pmid, :other, :kind, 'pending', :at FROM chats c"
+                " WHERE c.active = 1"
+                " AND c.id IN (SELECT chat FROM feedback WHERE pmid = :pmid AND kind = 'save')",
+                params,
+            ).rowcount
+        else:
+            owed += db.execute(
+                "INSERT OR IGNORE INTO followups (chat, pmid, notice, kind, state, created_at)"
+                " SELECT c.id, :pmid, :other, :kind, 'pending', :at FROM chats c"
+                " WHERE c.active = 1"
+                " AND c.id IN (SELECT chat FROM deliveries WHERE pmid = :pmid AND state = 'sent'"
+                " UNION SELECT chat FROM feedback WHERE pmid = :pmid AND kind = 'save')",
+                params,
+            ).rowcount
     return owed
 
 
