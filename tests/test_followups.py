@@ -355,17 +355,19 @@ def test_a_restart_between_planning_a_digest_and_sending_it_repeats_nothing(
 def test_a_digest_that_failed_once_carries_its_followups_on_the_retry_only(
     fake: FakeEutils, store: Store
 ) -> None:
-    """A digest the platform refused keeps its follow-ups: the retry carries them, once."""
+    """A digest of follow-ups only that the platform refused (a failure that counts) keeps
+    them, with the attempt counted; the retry after the backoff carries them, once."""
     from bot import digest
 
     settings = settings_for(fake)
-    chat = subscribe(store, "reader", "crispr[tiab]", mode="digest")
+    three = f"{RETRACTED}[pmid] OR {CORRECTED}[pmid] OR {CONCERNED}[pmid]"
+    chat = subscribe(store, "reader", three, mode="digest")
     refuse = {"digests": 1}
 
     def fail(_: Chat, message: object) -> DeliveryFailed | None:
         if isinstance(message, DigestMessage) and message.updates and refuse["digests"]:
             refuse["digests"] -= 1
-            return DeliveryFailed("Bad Gateway", retry_after=0)
+            return DeliveryFailed("Bad Gateway")
         return None
 
     channel = RecordingChannel(fail=fail)
@@ -373,12 +375,20 @@ def test_a_digest_that_failed_once_carries_its_followups_on_the_retry_only(
     digest.plan(store, store.chats.get(chat.id), _noon(BEFORE))
     deliver(store, settings, channel)
     poll(store, fake, settings, AFTER)
+    deliver(store, settings, channel)  # the retraction
     digest.plan(store, store.chats.get(chat.id), _noon(AFTER))
     deliver(store, settings, channel)  # refused
     assert len(digests(channel, "reader")) == 1
-    deliver(store, settings, channel)
-    deliver(store, settings, channel)
+    waiting = [f for f in store.followups.for_chat(chat.id) if f.state == "pending"]
+    assert sorted((f.kind, f.attempts) for f in waiting) == [
+        ("corrected", 1),
+        ("expression-of-concern", 1),
+    ]
+    later = datetime.now(UTC) + timedelta(hours=1)  # after the backoff
+    for _ in range(2):
+        asyncio.run(deliver_pending(store, {"local": channel}, settings, clock=lambda: later))
     [_, second] = digests(channel, "reader")
+    assert second.total == 0  # no new papers: the digest holds the follow-ups alone
     assert [kind for _, kind, _ in updates(second)] == ["expression-of-concern", "corrected"]
     assert told(channel, "reader") == [(RETRACTED, "retracted", RETRACTION)]
 
