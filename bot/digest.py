@@ -4,7 +4,7 @@ Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time 
 planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
 in at most three messages, each paper marked sent when the platform confirmed the message that
 carried it, and a retry going on with the rest. So a digest is never lost, and a paper is never
-in two digests. A day with nothing new sends nothing.
+in two digests. A day with nothing new (no paper, no follow-up) sends nothing.
 
 The chat's follow-ups (a paper it received was corrected, got an expression of concern, a newer
 version or a free copy; a retraction goes at once) are planned into the same batch and open the
