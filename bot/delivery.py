@@ -8,6 +8,10 @@ digest sends one short notice instead (how many papers, where to see them), and 
 rows left are marked failed. A permanent failure (the bot was blocked, the chat deleted)
 deactivates the chat and cancels what it was owed. One chat's trouble never holds up the others.
 
+A digest also carries the chat's follow-ups planned into it (bot/digest.py): they are leased,
+confirmed message by message, retried and given up with its papers (storage/outbox.py), so
+they go out inside the digest, once. A digest holding only follow-ups is sent as well.
+
 A pass reads what it needs once: for each chat its taste (what its 👍 and 👎 say), and for all
 the papers it is owed the papers and its matching subscriptions, one query each; each paper's
 best score is moved by the taste once, and the digest, list and card builders get plain data.
@@ -38,7 +42,7 @@ from bot.messages import (
     TextMessage,
 )
 from bot.metrics import Metrics
-from bot.models import Chat, Delivery, MatchedQuery, Paper
+from bot.models import Chat, Delivery, Followup, MatchedQuery, Paper
 from bot.summary import Summarize, summarize
 from storage import Store
 
@@ -83,17 +87,46 @@ async def deliver_pending(
     run.loaded = await asyncio.to_thread(_rescore, store, settings)
     await asyncio.to_thread(store.outbox.plan, settings.max_cards_per_poll)
     due = await asyncio.to_thread(store.outbox.due, clock())
-    by_chat: dict[int, list[Delivery]] = {}
+    # FOLLOWUPS=off: what was planned into digests is cancelled by deliver_followups.
+    notes = (
+        await asyncio.to_thread(store.followups.in_digests, clock()) if settings.followups else []
+    )
+    by_chat: dict[int, tuple[list[Delivery], list[Followup]]] = {}
     for row in due:
-        by_chat.setdefault(row.chat, []).append(row)
+        by_chat.setdefault(row.chat, ([], []))[0].append(row)
+    for note in notes:
+        by_chat.setdefault(note.chat, ([], []))[1].append(note)
     limit = asyncio.Semaphore(CONCURRENT_CHATS)
 
-    async def one_chat(chat_id: int, rows: list[Delivery]) -> None:
+    async def one_chat(chat_id: int, rows: list[Delivery], notes: list[Followup]) -> None:
         async with limit:
-            await _deliver_chat(run, chat_id, rows)
+            await _deliver_chat(run, chat_id, rows, notes)
 
-    await asyncio.gather(*(one_chat(c, rows) for c, rows in by_chat.items()))
+    await asyncio.gather(*(one_chat(c, rows, notes) for c, (rows, notes) in by_chat.items()))
     return run.report
+
+
+@dataclass
+class _Unit:
+    """What one message carries (a list or digest: up to MAX_MESSAGES): a card's paper, or a
+    list's or digest's papers, and a digest's follow-ups."""
+
+    kind: str  # card, list or digest
+    batch: str
+    rows: list[Delivery] = field(default_factory=list)
+    notes: list[Followup] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [d.id for d in self.rows]
+
+    @property
+    def note_ids(self) -> list[int]:
+        return [f.id for f in self.notes]
+
+    @property
+    def attempts(self) -> int:
+        return max([d.attempts for d in self.rows] + [f.attempts for f in self.notes])
 
 
 @dataclass
@@ -146,7 +179,9 @@ class _Owed:
         self.papers.update(papers)
 
 
-async def _deliver_chat(run: _Pass, chat_id: int, rows: list[Delivery]) -> None:
+async def _deliver_chat(
+    run: _Pass, chat_id: int, rows: list[Delivery], notes: list[Followup]
+) -> None:
     store, report, metrics = run.store, run.report, run.metrics
     owed = run.loaded.pop(chat_id, None)
     chat = owed.chat if owed else await asyncio.to_thread(store.chats.get, chat_id)
@@ -161,12 +196,12 @@ async def _deliver_chat(run: _Pass, chat_id: int, rows: list[Delivery]) -> None:
         return
     if owed is None:
         owed = _Owed(chat, await asyncio.to_thread(chat_taste, store, chat))
-    units = _units(rows)
+    units = _units(rows, notes)
     for index, unit in enumerate(units):
         now = run.clock()
         lease = now + timedelta(seconds=LEASE_SECONDS)
         claimed = await asyncio.to_thread(
-            store.outbox.claim, [d.id for d in unit], now, lease, SENDER
+            store.outbox.claim, unit.ids, now, lease, SENDER, followups=unit.note_ids
         )
         if not claimed:
             return  # another process is delivering to this chat right now
@@ -191,29 +226,39 @@ async def _deliver_chat(run: _Pass, chat_id: int, rows: list[Delivery]) -> None:
                 report.deactivated += 1
                 count("chat_gone", len(rest))
                 return
-            next_at, outcome = await _retry_later(run, rest, str(exc), exc.retry_after)
+            next_at, outcome = await _retry_later(
+                run, rest, progress.rest_notes(), str(exc), exc.retry_after
+            )
             count(outcome, len(rest))
             # Keep the chat's order and spare a struggling platform: the rest waits as well.
-            waiting = [d.id for later in units[index + 1 :] for d in later]
-            if waiting:
-                await asyncio.to_thread(store.outbox.postpone, waiting, "waiting", next_at)
+            waiting = [i for later in units[index + 1 :] for i in later.ids]
+            waiting_notes = [i for later in units[index + 1 :] for i in later.note_ids]
+            if waiting or waiting_notes:
+                await asyncio.to_thread(
+                    store.outbox.postpone, waiting, "waiting", next_at, followups=waiting_notes
+                )
             report.failed += len(rest)
             return
         except Exception as exc:
             # A bug in rendering one paper must not stop the other papers or chats.
-            log.exception("delivering PMIDs %s to %s failed", [d.pmid for d in unit], chat.label)
+            log.exception(
+                "delivering PMIDs %s to %s failed", [d.pmid for d in unit.rows], chat.label
+            )
             report.sent += progress.confirmed
             count("sent", progress.confirmed)
             rest = progress.rest()
-            _, outcome = await _retry_later(run, rest, f"{type(exc).__name__}: {exc}", None)
+            error = f"{type(exc).__name__}: {exc}"
+            _, outcome = await _retry_later(run, rest, progress.rest_notes(), error, None)
             count(outcome, len(rest))
             report.failed += len(rest)
             continue
         # What the channel did not confirm message by message (a card, a local file, a notice)
         # is sent with the whole.
-        rest = progress.rest()
-        if rest:
-            await asyncio.to_thread(store.outbox.mark_sent, [d.id for d in rest], message_id)
+        rest, rest_notes = progress.rest(), progress.rest_notes()
+        if rest or rest_notes:
+            await asyncio.to_thread(
+                store.outbox.mark_sent, [d.id for d in rest], message_id, followups=rest_notes
+            )
         report.sent += progress.confirmed + len(rest)
         report.messages += 1
         count("sent", progress.confirmed + len(rest))
@@ -225,21 +270,32 @@ class _Progress:
     failure part way leaves only the rest for the retry, and a crash repeats at most the one
     message in flight."""
 
-    def __init__(self, store: Store, chat: int, unit: list[Delivery]) -> None:
+    def __init__(self, store: Store, chat: int, unit: _Unit) -> None:
         self._store = store
         self._chat = chat
-        self._batch = unit[0].batch
-        self._owed = {d.pmid: d for d in unit}
+        self._batch = unit.batch
+        self._owed = {d.pmid: d for d in unit.rows}
+        self._notes = {digest.update_key(f.id): f.id for f in unit.notes}
         self.confirmed = 0
 
     async def part_sent(self, pmids: tuple[str, ...], message_id: str) -> None:
         ids = [self._owed.pop(pmid).id for pmid in pmids if pmid in self._owed]
+        notes = [self._notes.pop(key) for key in pmids if key in self._notes]
         self.confirmed += await asyncio.to_thread(
-            self._store.outbox.confirm_part, self._chat, self._batch, ids, message_id
+            self._store.outbox.confirm_part,
+            self._chat,
+            self._batch,
+            ids,
+            message_id,
+            followups=notes,
         )
 
     def rest(self) -> list[Delivery]:
         return list(self._owed.values())
+
+    def rest_notes(self) -> list[int]:
+        """The digest's follow-ups not confirmed yet."""
+        return list(self._notes.values())
 
 
 def release_dead_leases(store: Store) -> int:
@@ -266,26 +322,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _units(rows: Sequence[Delivery]) -> list[list[Delivery]]:
-    """Cards one by one (best first), then each list or digest batch as one message."""
-    cards = [[r] for r in rows if r.kind == "card"]
-    batches: dict[str, list[Delivery]] = {}
+def _units(rows: Sequence[Delivery], notes: Sequence[Followup]) -> list[_Unit]:
+    """Cards one by one (best first), then each list or digest batch as one message, a
+    digest's follow-ups with it (a digest may hold only follow-ups)."""
+    cards = [_Unit("card", "", [r]) for r in rows if r.kind == "card"]
+    batches: dict[str, _Unit] = {}
     for row in rows:
         if row.kind in ("list", "digest"):
-            batches.setdefault(row.batch, []).append(row)
+            batches.setdefault(row.batch, _Unit(row.kind, row.batch)).rows.append(row)
+    for note in notes:
+        batches.setdefault(note.batch, _Unit("digest", note.batch)).notes.append(note)
     return cards + list(batches.values())
 
 
-def _message(
-    run: _Pass, owed: _Owed, rows: list[Delivery], unit: list[Delivery], now: datetime
-) -> Message:
+def _message(run: _Pass, owed: _Owed, rows: list[Delivery], unit: _Unit, now: datetime) -> Message:
     """The message carrying `unit`, one of the chat's due `rows`."""
     owed.load(run.store, run.settings, [d.pmid for d in rows])
     chat = owed.chat
-    if unit[0].kind in ("list", "digest") and max(d.attempts for d in unit) >= MAX_ATTEMPTS - 1:
+    if unit.kind in ("list", "digest") and unit.attempts >= MAX_ATTEMPTS - 1:
         return _gave_up_notice(chat, unit, owed.matched)
-    if unit[0].kind == "card":
-        paper = owed.papers[unit[0].pmid]
+    if unit.kind == "card":
+        paper = owed.papers[unit.rows[0].pmid]
         matched = owed.matched[paper.pmid]
         local_now = now.astimezone(ZoneInfo(chat.timezone)).replace(tzinfo=None)
         queries = [m.query for m in matched]
@@ -294,18 +351,24 @@ def _message(
             collected.card(paper, chat.language, local_now, queries, best, run.summarizer),
             matched,
         )
-    progress = run.store.outbox.progress(chat.id, unit[0].batch)
-    if unit[0].kind == "digest":
+    progress = run.store.outbox.progress(chat.id, unit.batch)
+    if unit.kind == "digest":
+        # bot.followups imports this module's retry constants, so it is imported here.
+        from bot.followups import message_for
+
         return digest.build(
             chat,
-            unit,
+            unit.rows,
             now,
             papers=owed.papers,
             matched=owed.matched,
             summarizer=run.summarizer,
             progress=progress,
+            updates=[
+                (digest.update_key(f.id), message_for(run.store, chat, f)) for f in unit.notes
+            ],
         )
-    items = tuple(ListItem(owed.papers[d.pmid], owed.matched[d.pmid]) for d in unit)
+    items = tuple(ListItem(owed.papers[d.pmid], owed.matched[d.pmid]) for d in unit.rows)
     ordered = sorted(
         items, key=lambda i: (-(i.matched[0].score.value if i.matched else 0), i.paper.pmid)
     )
@@ -319,14 +382,16 @@ def _message(
 
 
 def _gave_up_notice(
-    chat: Chat, unit: list[Delivery], matched: Mapping[str, tuple[MatchedQuery, ...]]
+    chat: Chat, unit: _Unit, matched: Mapping[str, tuple[MatchedQuery, ...]]
 ) -> TextMessage:
-    """The last try of a list or digest: one short message saying how many papers could not
-    be listed and where to see them all; once it is confirmed they count as delivered."""
-    found = [matched.get(d.pmid, ()) for d in unit]
-    left = overflow.left_out([(m[0].number, m[0].query) if m else None for m in found])
+    """The last try of a list or digest: one short message saying how many papers (and
+    follow-ups) could not be listed and where to see them all; once it is confirmed they count
+    as delivered."""
+    found = [matched.get(d.pmid, ()) for d in unit.rows]
+    by = [(m[0].number, m[0].query) if m else None for m in found] + [None] * len(unit.notes)
+    left = overflow.left_out(by)
     text = overflow.gave_up(
-        chat.language, left, attempts=MAX_ATTEMPTS - 1, digest=unit[0].kind == "digest"
+        chat.language, left, attempts=MAX_ATTEMPTS - 1, digest=unit.kind == "digest"
     )
     return TextMessage(text)
 
@@ -364,24 +429,31 @@ def _rescore(store: Store, settings: Settings) -> dict[int, _Owed]:
 
 
 async def _retry_later(
-    run: _Pass, unit: list[Delivery], error: str, retry_after: float | None
+    run: _Pass, unit: list[Delivery], notes: list[int], error: str, retry_after: float | None
 ) -> tuple[datetime, str]:
-    """Schedule the unit's next attempt; returns when that is, and the outcome for the metrics
-    (postponed, retry or gave_up)."""
+    """Schedule the next attempt of the unit's papers and follow-ups (ids) not confirmed;
+    returns when that is, and the outcome for the metrics (postponed, retry or gave_up)."""
     store, now = run.store, run.clock()
-    if not unit:  # everything was confirmed before the failure: nothing to retry
+    if not unit and not notes:  # everything was confirmed before the failure: nothing to retry
         return now, "sent"
     ids = [d.id for d in unit]
     if retry_after is not None:
         # The platform said when: a rate limit is not a failure and does not count an attempt.
         next_at = now + timedelta(seconds=retry_after)
-        await asyncio.to_thread(store.outbox.postpone, ids, error, next_at)
+        await asyncio.to_thread(store.outbox.postpone, ids, error, next_at, followups=notes)
         return next_at, "postponed"
-    attempts = max(d.attempts for d in unit) + 1
+    # A digest's follow-ups are retried with its papers: its papers' attempts count, or, in a
+    # digest of follow-ups only, theirs (read from the store: they are not in `unit`).
+    if unit:
+        attempts = max(d.attempts for d in unit) + 1
+    else:
+        attempts = await asyncio.to_thread(store.followups.attempts, notes) + 1
     give_up = attempts >= MAX_ATTEMPTS
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1))
     next_at = now + timedelta(seconds=delay)
-    await asyncio.to_thread(store.outbox.mark_attempt_failed, ids, error, next_at, give_up=give_up)
+    await asyncio.to_thread(
+        store.outbox.mark_attempt_failed, ids, error, next_at, give_up=give_up, followups=notes
+    )
     pmids = [d.pmid for d in unit]
     if give_up:
         log.error("gave up on PMIDs %s after %d attempts: %s", pmids, attempts, error)

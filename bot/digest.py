@@ -4,7 +4,13 @@ Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time 
 planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
 in at most three messages, each paper marked sent when the platform confirmed the message that
 carried it, and a retry going on with the rest. So a digest is never lost, and a paper is never
-in two digests. A day with nothing new sends nothing.
+in two digests. A day with nothing new (no paper, no follow-up) sends nothing.
+
+The chat's follow-ups (a paper it received was corrected, got an expression of concern, a newer
+version or a free copy; a retraction goes at once) are planned into the same batch and open the
+digest as a section of one line each, marked sent with the message that carried them. A day
+with follow-ups and no new papers still sends its digest, holding only them: the chat chose to
+hear once a day, and they should not wait for a day that brings papers.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.finding import shorten
-from bot.messages import DigestItem, DigestMessage, DigestSection
+from bot.messages import DigestItem, DigestMessage, DigestSection, FollowupMessage
 from bot.models import Chat, Delivery, MatchedQuery, Paper, Score
 from bot.overflow import MAX_MESSAGES
 from bot.scoring import UNRANKED_KINDS
@@ -31,9 +37,9 @@ def local_day(chat: Chat, now: datetime) -> str:
 
 
 def plan(store: Store, chat: Chat, now: datetime) -> int:
-    """Gather what the chat is owed into today's digest batch; how many papers it holds. Its
-    follow-ups that wait for a digest (all but retractions, which go at once) go with it."""
-    store.followups.release(chat.id)
+    """Gather what the chat is owed into today's digest batch, in one transaction: its papers,
+    and its follow-ups that wait for a digest (all but retractions, which go at once). Returns
+    how many papers and follow-ups it holds."""
     return store.outbox.plan_digest(chat.id, f"digest-{local_day(chat, now)}")
 
 
@@ -46,6 +52,7 @@ def build(
     matched: Mapping[str, Sequence[MatchedQuery]],
     summarizer: Summarize = summarize,
     progress: tuple[int, int] = (0, 0),
+    updates: Sequence[tuple[str, FollowupMessage]] = (),
 ) -> DigestMessage:
     """The digest of `rows` (one batch): grouped by subscription, best first.
 
@@ -53,6 +60,7 @@ def build(
     best first (the best already moved by the chat's feedback). `progress`: the (messages,
     papers) of this digest an earlier try delivered; `rows` are then the rest, and the digest
     goes on where it stopped (papers shown in full only while the first FULL are not all out).
+    `updates`: the follow-ups of the batch not delivered yet, each with its key (`update_key`).
     """
     items: list[tuple[MatchedQuery | None, DigestItem]] = []
     for row in rows:
@@ -96,4 +104,10 @@ def build(
         more=tuple(item for _, item in rest),
         continued=messages > 0,
         max_messages=max(1, MAX_MESSAGES - messages),
+        updates=tuple(updates),
     )
+
+
+def update_key(followup_id: int) -> str:
+    """How a follow-up is named among the PMIDs a digest's message delivers (never a PMID)."""
+    return f"followup:{followup_id}"

@@ -346,6 +346,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "digest.section": ("Subscription #{number}: {query}", "구독 #{number}: {query}"),
     "digest.more": ("+{count} more:", "외 {count}편:"),
+    "digest.updates": ("Updates to papers you received:", "받은 논문의 새 소식:"),
     "digest.line": (
         "{design} · {journal} · {date} · score {score}",
         "{design} · {journal} · {date} · 점수 {score}",

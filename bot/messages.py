@@ -99,6 +99,9 @@ class DigestMessage:
     more: tuple[DigestItem, ...] = ()
     continued: bool = False
     max_messages: int = MAX_MESSAGES
+    # Follow-ups of papers the chat received, shown first, one line each: (key, follow-up),
+    # the key standing for it among the PMIDs a message delivers (bot/digest.py update_key).
+    updates: tuple[tuple[str, FollowupMessage], ...] = ()
 
     # --- words every platform's rendering shares -----------------------------------------
 
@@ -136,6 +139,9 @@ class DigestMessage:
 
     def more_title(self) -> str:
         return t(self.language, "digest.more", count=len(self.more))
+
+    def updates_title(self) -> str:
+        return t(self.language, "digest.updates", count=len(self.updates))
 
 
 @dataclass(frozen=True, slots=True)

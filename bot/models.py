@@ -578,6 +578,7 @@ class Followup:
     received_at: datetime | None = None  # when its card (or list, digest) went out
     saved_at: datetime | None = None  # when the chat saved it (None: never)
     subscriptions: tuple[tuple[int, str], ...] = ()  # the chat's (number, query) that found it
+    batch: str = ""  # the digest it goes in ('' when it goes on its own)
 
 
 @dataclass(frozen=True, slots=True)

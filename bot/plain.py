@@ -247,6 +247,13 @@ def list_markdown(message: ListMessage) -> str:
 def digest_markdown(message: DigestMessage) -> str:
     """The digest as Markdown: sections per subscription, then the rest as links."""
     lines = [f"# {md(message.header())}", ""]
+    if message.updates:
+        lines += [f"## {md(message.updates_title())}", ""]
+        for _, update in message.updates:
+            title = md(update.title) or f"PMID {update.pmid}"
+            notice = f"[{md(update.notice_label())}]({update.notice_url})"
+            lines.append(f"- {md(update.label())} [{title}]({update.paper_url}) — {notice}")
+        lines.append("")
     for section in message.sections:
         lines += [
             f"## {md(message.section_title(section))}",

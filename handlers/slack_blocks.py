@@ -231,14 +231,27 @@ def list_messages(message: ListMessage) -> list[SlackMessage]:
 
 
 def digest_messages(message: DigestMessage) -> list[SlackMessage]:
-    """The digest: a header, a section per paper under its subscription, then the rest as
-    links; in at most `message.max_messages` messages of at most 50 blocks, what does not fit
-    summarised in the last."""
+    """The digest: a header, the follow-ups of papers the chat received (one line each), a
+    section per paper under its subscription, then the rest as links; in at most
+    `message.max_messages` messages of at most 50 blocks, what does not fit summarised in the
+    last."""
     header = message.header()
     pieces: list[Piece[Block]] = [
         Piece({"type": "header", "text": _plain(fit(header, HEADER_LIMIT))}, 1)
     ]
     found_by: dict[str, tuple[int, str] | None] = {}
+    if message.updates:
+        pieces.append(Piece(_section(f"*{esc(message.updates_title())}*"), 1))
+        updates = []
+        for key, update in message.updates:
+            found_by[key] = None
+            title = shorten(update.title, 300) or f"PMID {update.pmid}"
+            notice = link(update.notice_url, update.notice_label())
+            text = f"• {esc(update.label())} {link(update.paper_url, title)} — {notice}"
+            updates.append((text, key))
+        pieces += [
+            Piece(_section(text), 1, keys) for text, keys in _join_within(updates, SECTION_LIMIT)
+        ]
     for section in message.sections:
         title = message.section_title(section)
         pieces.append(Piece(_section(f"*{fit(title, SECTION_LIMIT - 2)}*"), 1))

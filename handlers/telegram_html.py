@@ -181,11 +181,22 @@ def list_messages(message: ListMessage) -> list[TelegramMessage]:
 
 
 def digest_messages(message: DigestMessage) -> list[TelegramMessage]:
-    """The digest: a header, each subscription's papers with design, score and one line of
-    summary, then the rest as links; split between papers, in at most `message.max_messages`
-    messages, what does not fit summarised in the last."""
+    """The digest: a header, the follow-ups of papers the chat received (one line each), each
+    subscription's papers with design, score and one line of summary, then the rest as links;
+    split between papers, in at most `message.max_messages` messages, what does not fit
+    summarised in the last."""
     pieces = [_line(f"<b>{esc(message.header())}</b>")]
     found_by: dict[str, tuple[int, str] | None] = {}
+    if message.updates:
+        pieces.append(_line(f"\n<b>{esc(message.updates_title())}</b>"))
+        for key, update in message.updates:
+            found_by[key] = None
+            title = esc(shorten(update.title, 300)) or f"PMID {esc(update.pmid)}"
+            notice = f'<a href="{attr(update.notice_url)}">{esc(update.notice_label())}</a>'
+            line = (
+                f'• {esc(update.label())} <a href="{attr(update.paper_url)}">{title}</a> — {notice}'
+            )
+            pieces.append(_line(line, key))
     for section in message.sections:
         title = message.section_title(section)
         pieces.append(_line(f"\n<b>{esc(title)}</b>"))

@@ -8,7 +8,9 @@ follow-up (a PMC copy: the chats that saved it only). A chat whose card is still
 follow-up: its card is built later from the stored record, which carries the new link. A paper
 that came in already retracted has its link learnt before any chat received it, so no chat is
 ever told twice. The follow-ups form an outbox of their own (leases, attempts, retries), one
-row per chat, paper and notice.
+row per chat, paper and notice. A digest-mode chat's follow-ups other than retractions are
+planned into its next digest (`batch`, `plan_into_digest`) and from then on are leased,
+confirmed and retried with the digest's papers (storage/outbox.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bot.models import (
     FollowupCheck,
     Paper,
 )
-from storage.rows import moment, now_text, one, rows
+from storage.rows import moment, now_text, one, placeholders, rows
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -117,11 +119,13 @@ class Followups:
     # --- the outbox --------------------------------------------------------------------------
 
     def due(self, now: datetime, *, chat: int | None = None) -> list[Followup]:
-        """Pending follow-ups of active, unpaused chats whose next attempt is due. A digest-mode
-        chat gets a retraction at once and the others with its next digest (`release`)."""
+        """Pending follow-ups of active, unpaused chats whose next attempt is due, each sent on
+        its own. A digest-mode chat gets a retraction at once and the others inside its next
+        digest (`plan_into_digest`, `in_digests`). `released` rows were let out by an older
+        version to go on their own after a digest: they still do."""
         sql = (
             "SELECT f.* FROM followups f JOIN chats c ON c.id = f.chat"
-            " WHERE f.state = 'pending' AND c.active = 1 AND c.paused = 0"
+            " WHERE f.state = 'pending' AND c.active = 1 AND c.paused = 0 AND f.batch = ''"
             " AND f.next_attempt_at <= :now AND f.lease_until <= :now"
             " AND (f.kind = 'retracted' OR c.mode = 'instant' OR f.released = 1)"
         )
@@ -132,16 +136,18 @@ class Followups:
         found = rows(self._store.db.execute(sql + " ORDER BY f.chat, f.id", params))
         return [self._detailed(row) for row in found]
 
-    def release(self, chat: int) -> int:
-        """A digest-mode chat's digest is going out: its waiting follow-ups go with it."""
-        with self._store.transaction() as db:
-            return int(
-                db.execute(
-                    "UPDATE followups SET released = 1 WHERE chat = ? AND state = 'pending'"
-                    " AND released = 0",
-                    [chat],
-                ).rowcount
+    def in_digests(self, now: datetime) -> list[Followup]:
+        """Pending follow-ups planned into a digest (`batch`), of active, unpaused chats, due
+        now: they go out inside that digest's messages (bot/delivery.py)."""
+        found = rows(
+            self._store.db.execute(
+                "SELECT f.* FROM followups f JOIN chats c ON c.id = f.chat"
+                " WHERE f.state = 'pending' AND f.batch != '' AND c.active = 1 AND c.paused = 0"
+                " AND f.next_attempt_at <= :now AND f.lease_until <= :now ORDER BY f.chat, f.id",
+                {"now": now_text(now)},
             )
+        )
+        return [self._detailed(row) for row in found]
 
     def cancel_all(self, reason: str) -> int:
         """FOLLOWUPS=off: nothing owed piles up to arrive when it is turned on again."""
@@ -200,6 +206,17 @@ class Followups:
         )
         return [row[0] for row in cursor.fetchall()]
 
+    def attempts(self, ids: Sequence[int]) -> int:
+        """The most failed attempts of these follow-ups (0 for none)."""
+        if not ids:
+            return 0
+        found = self._store.db.execute(
+            "SELECT COALESCE(MAX(attempts), 0) FROM followups"
+            f" WHERE id IN ({placeholders(len(ids))})",
+            list(ids),
+        ).fetchone()
+        return int(found[0])
+
     def for_chat(self, chat: int) -> list[Followup]:
         cursor = self._store.db.execute(
             "SELECT * FROM followups WHERE chat = ? ORDER BY id", [chat]
@@ -257,6 +274,7 @@ class Followups:
             received_at=moment(got[1]) if got else None,
             saved_at=moment(saved),
             subscriptions=tuple((int(n), str(q)) for n, q in subs),
+            batch=row["batch"],
         )
 
     # --- the checks --------------------------------------------------------------------------
@@ -312,6 +330,18 @@ class Followups:
             " WHERE f.kind = 'save' AND c.active = 1 ORDER BY f.pmid"
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def plan_into_digest(db: Database, chat: int, batch: str) -> int:
+    """The chat's waiting follow-ups (all but retractions, which go at once) join the digest
+    `batch`. Call inside the transaction that plans the digest's papers. Returns how many."""
+    return int(
+        db.execute(
+            "UPDATE followups SET batch = ? WHERE chat = ? AND state = 'pending' AND batch = ''"
+            " AND released = 0 AND kind != 'retracted'",
+            [batch, chat],
+        ).rowcount
+    )
 
 
 def _citation(notice: Paper) -> str:

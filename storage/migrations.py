@@ -346,6 +346,13 @@ def m011_followups(db: Database) -> None:
     )
 
 
+@migrations()
+def m012_followups_in_digests(db: Database) -> None:
+    """A digest-mode chat's follow-ups (all but retractions) go inside its digest: `batch` names
+    the digest they were planned into ('' while they wait, or for one sent on its own)."""
+    db.execute("ALTER TABLE followups ADD COLUMN batch TEXT NOT NULL DEFAULT ''")
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

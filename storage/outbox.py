@@ -2,6 +2,10 @@
 
 A row is marked sent only after the send returned, so a crash in between leaves it pending and
 it is sent again after the restart: nothing is lost, and the worst case is one repeat.
+
+A digest also carries the chat's follow-ups planned into it (storage/followups.py, `batch`):
+they are leased, confirmed, retried and given up with the digest's papers, in the same
+transactions, so they share its guarantees.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.models import DELIVERY_STATES, Delivery, DeliveryState, MatchedQuery, MatchReason, Score
+from storage.followups import plan_into_digest
 from storage.rows import CHUNK, moment, now_text, placeholders, rows
 
 if TYPE_CHECKING:
@@ -79,15 +84,15 @@ class Outbox:
         return [row[0] for row in cursor.fetchall()]
 
     def plan_digest(self, chat: int, batch: str) -> int:
-        """Put everything the chat is owed and not yet planned into one digest batch."""
+        """Put everything the chat is owed and not yet planned into one digest batch, its
+        waiting follow-ups included (one transaction). Returns papers and follow-ups planned."""
         with self._store.transaction() as db:
-            return int(
-                db.execute(
-                    "UPDATE deliveries SET kind = 'digest', batch = ? WHERE chat = ?"
-                    " AND state = 'pending' AND kind = ''",
-                    [batch, chat],
-                ).rowcount
-            )
+            papers = db.execute(
+                "UPDATE deliveries SET kind = 'digest', batch = ? WHERE chat = ?"
+                " AND state = 'pending' AND kind = ''",
+                [batch, chat],
+            ).rowcount
+            return int(papers) + plan_into_digest(db, chat, batch)
 
     def due(self, now: datetime, *, chat: int | None = None) -> list[Delivery]:
         """Planned, pending rows of active, unpaused chats whose next attempt is due."""
@@ -129,23 +134,37 @@ class Outbox:
                 found.setdefault(row["pmid"], []).append(_matched(row))
         return found
 
-    def claim(self, ids: Sequence[int], now: datetime, until: datetime, owner: str = "") -> bool:
-        """Lease rows for sending; False when another sender holds any of them (or sent them)."""
+    def claim(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        until: datetime,
+        owner: str = "",
+        *,
+        followups: Sequence[int] = (),
+    ) -> bool:
+        """Lease rows (and a digest's follow-ups) for sending; False when another sender holds
+        any of them (or sent them)."""
         now_at, until_at = now_text(now), now_text(until)
         with self._store.transaction() as db:
-            claimed = db.execute(
-                "UPDATE deliveries SET lease_until = ?, lease_owner = ?"
-                f" WHERE id IN ({placeholders(len(ids))})"
-                " AND state = 'pending' AND lease_until <= ?",
-                [until_at, owner, *ids, now_at],
-            ).rowcount
-            if claimed != len(ids):
+            claimed = 0
+            for table, some in (("deliveries", ids), ("followups", followups)):
+                if some:
+                    claimed += db.execute(
+                        f"UPDATE {table} SET lease_until = ?, lease_owner = ?"
+                        f" WHERE id IN ({placeholders(len(some))})"
+                        " AND state = 'pending' AND lease_until <= ?",
+                        [until_at, owner, *some, now_at],
+                    ).rowcount
+            if claimed != len(ids) + len(followups):
                 # Someone else has part of it: give back what we took and let them finish.
-                db.execute(
-                    f"UPDATE deliveries SET lease_until = '' WHERE id IN ({placeholders(len(ids))})"
-                    " AND lease_until = ?",
-                    [*ids, until_at],
-                )
+                for table, some in (("deliveries", ids), ("followups", followups)):
+                    if some:
+                        db.execute(
+                            f"UPDATE {table} SET lease_until = ''"
+                            f" WHERE id IN ({placeholders(len(some))}) AND lease_until = ?",
+                            [*some, until_at],
+                        )
                 return False
         return True
 
@@ -158,8 +177,14 @@ class Outbox:
         return [row[0] for row in cursor.fetchall()]
 
     def release(self, owner: str) -> int:
-        """Give back the leases of a sender that is gone (it died before confirming)."""
+        """Give back the leases of a sender that is gone (it died before confirming), those of
+        the follow-ups it was sending in a digest too."""
         with self._store.transaction() as db:
+            db.execute(
+                "UPDATE followups SET lease_until = '', lease_owner = ''"
+                " WHERE lease_owner = ? AND state = 'pending' AND batch != ''",
+                [owner],
+            )
             return int(
                 db.execute(
                     "UPDATE deliveries SET lease_until = '', lease_owner = ''"
@@ -168,14 +193,19 @@ class Outbox:
                 ).rowcount
             )
 
-    def mark_sent(self, ids: Sequence[int], message_id: str) -> None:
+    def mark_sent(
+        self, ids: Sequence[int], message_id: str, *, followups: Sequence[int] = ()
+    ) -> None:
         with self._store.transaction() as db:
             db.execute(
                 "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, last_error = ''"
                 f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
                 [message_id, now_text(), *ids],
             )
-            _forget_finished_units(db, ids)
+            units = _units_of(db, ids, followups)
+            _followups_sent(db, followups, message_id)
+            for chat, batch in units:
+                _forget_finished(db, chat, batch)
 
     def progress(self, chat: int, batch: str) -> tuple[int, int]:
         """(messages, papers) of a list or digest that the platform already confirmed."""
@@ -184,11 +214,20 @@ class Outbox:
         ).fetchone()
         return (int(found[0]), int(found[1])) if found else (0, 0)
 
-    def confirm_part(self, chat: int, batch: str, ids: Sequence[int], message_id: str) -> int:
-        """One message of a list or digest was confirmed: its papers are sent, and the unit's
-        progress counts it (forgotten once nothing of the unit is pending). Returns how many
-        papers it marked."""
+    def confirm_part(
+        self,
+        chat: int,
+        batch: str,
+        ids: Sequence[int],
+        message_id: str,
+        *,
+        followups: Sequence[int] = (),
+    ) -> int:
+        """One message of a list or digest was confirmed: its papers (and a digest's follow-ups)
+        are sent, and the unit's progress counts it (forgotten once nothing of the unit is
+        pending). Returns how many papers it marked."""
         with self._store.transaction() as db:
+            _followups_sent(db, followups, message_id)
             marked = 0
             if ids:
                 marked = db.execute(
@@ -207,27 +246,47 @@ class Outbox:
         return int(marked)
 
     def mark_attempt_failed(
-        self, ids: Sequence[int], error: str, next_attempt_at: datetime, *, give_up: bool
+        self,
+        ids: Sequence[int],
+        error: str,
+        next_attempt_at: datetime,
+        *,
+        give_up: bool,
+        followups: Sequence[int] = (),
     ) -> None:
         """Count a failed attempt; retry at `next_attempt_at`, or mark failed when giving up."""
         state: DeliveryState = "failed" if give_up else "pending"
         with self._store.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, lease_until = '',"
-                f" next_attempt_at = ?, state = ? WHERE id IN ({placeholders(len(ids))})"
-                " AND state = 'pending'",
-                [error[:500], now_text(next_attempt_at), state, *ids],
-            )
-            _forget_finished_units(db, ids)
+            units = _units_of(db, ids, followups)
+            for table, some in (("deliveries", ids), ("followups", followups)):
+                if some:
+                    db.execute(
+                        f"UPDATE {table} SET attempts = attempts + 1, last_error = ?,"
+                        " lease_until = '', next_attempt_at = ?, state = ?"
+                        f" WHERE id IN ({placeholders(len(some))}) AND state = 'pending'",
+                        [error[:500], now_text(next_attempt_at), state, *some],
+                    )
+            for chat, batch in units:
+                _forget_finished(db, chat, batch)
 
-    def postpone(self, ids: Sequence[int], reason: str, next_attempt_at: datetime) -> None:
+    def postpone(
+        self,
+        ids: Sequence[int],
+        reason: str,
+        next_attempt_at: datetime,
+        *,
+        followups: Sequence[int] = (),
+    ) -> None:
         """Try again at `next_attempt_at` without counting an attempt (a platform rate limit)."""
         with self._store.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET last_error = ?, next_attempt_at = ?, lease_until = ''"
-                f" WHERE id IN ({placeholders(len(ids))}) AND state = 'pending'",
-                [reason[:500], now_text(next_attempt_at), *ids],
-            )
+            for table, some in (("deliveries", ids), ("followups", followups)):
+                if some:
+                    db.execute(
+                        f"UPDATE {table} SET last_error = ?, next_attempt_at = ?,"
+                        f" lease_until = '' WHERE id IN ({placeholders(len(some))})"
+                        " AND state = 'pending'",
+                        [reason[:500], now_text(next_attempt_at), *some],
+                    )
 
     def counts(self, chat: int | None = None) -> dict[DeliveryState, int]:
         sql = "SELECT state, COUNT(*) FROM deliveries"
@@ -251,23 +310,40 @@ class Outbox:
 
 
 def _forget_finished(db: Database, chat: int, batch: str) -> None:
-    """A unit with nothing pending is done: its progress goes (a later digest of the same day
-    reuses the batch name and starts afresh)."""
+    """A unit with nothing pending (papers or follow-ups) is done: its progress goes (a later
+    digest of the same day reuses the batch name and starts afresh)."""
     db.execute(
         "DELETE FROM delivery_parts WHERE chat = ? AND batch = ? AND NOT EXISTS"
-        " (SELECT 1 FROM deliveries WHERE chat = ? AND batch = ? AND state = 'pending')",
-        [chat, batch, chat, batch],
+        " (SELECT 1 FROM deliveries WHERE chat = ? AND batch = ? AND state = 'pending')"
+        " AND NOT EXISTS"
+        " (SELECT 1 FROM followups WHERE chat = ? AND batch = ? AND state = 'pending')",
+        [chat, batch, chat, batch, chat, batch],
     )
 
 
-def _forget_finished_units(db: Database, ids: Sequence[int]) -> None:
-    units = db.execute(
-        f"SELECT DISTINCT chat, batch FROM deliveries WHERE id IN ({placeholders(len(ids))})"
-        " AND batch != ''",
-        list(ids),
-    ).fetchall()
-    for chat, batch in units:
-        _forget_finished(db, chat, batch)
+def _units_of(db: Database, ids: Sequence[int], followups: Sequence[int]) -> set[tuple[int, str]]:
+    """The (chat, batch) units these deliveries and follow-ups belong to."""
+    units: set[tuple[int, str]] = set()
+    for table, some in (("deliveries", ids), ("followups", followups)):
+        if some:
+            units.update(
+                db.execute(
+                    f"SELECT DISTINCT chat, batch FROM {table}"
+                    f" WHERE id IN ({placeholders(len(some))}) AND batch != ''",
+                    list(some),
+                ).fetchall()
+            )
+    return units
+
+
+def _followups_sent(db: Database, followups: Sequence[int], message_id: str) -> None:
+    """A digest's follow-ups went out in the message `message_id`."""
+    if followups:
+        db.execute(
+            "UPDATE followups SET state = 'sent', message_id = ?, sent_at = ?, last_error = ''"
+            f" WHERE id IN ({placeholders(len(followups))}) AND state = 'pending'",
+            [message_id, now_text(), *followups],
+        )
 
 
 def _matched(row: dict[str, Any]) -> MatchedQuery:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from bot import digest
 from bot.config import Settings
 from bot.delivery import BASE_BACKOFF, deliver_pending
 from bot.errors import DeliveryFailed
-from bot.messages import DigestMessage
+from bot.messages import DigestMessage, FollowupMessage
 from bot.models import Chat, Delivery, MatchedQuery, MatchReason, Paper, Score, search_url
 from bot.overflow import MAX_MESSAGES
 from bot.plain import digest_markdown
@@ -398,3 +399,94 @@ def test_local_digest_is_one_markdown_file_of_the_day(store: Store, tmp_path: Pa
     for paper in papers(12):  # each paper linked once (a status line links its notice too)
         assert text.count(f"]({paper.url})") == 1
     assert "## +2 more:" in text
+
+
+# --- follow-ups inside a digest ------------------------------------------------------------------
+
+
+def corrections(language: str) -> tuple[tuple[str, FollowupMessage], ...]:
+    """An erratum (title with markup characters) and a free copy, keyed as delivery keys them."""
+    return (
+        (
+            digest.update_key(7),
+            FollowupMessage(
+                language, "corrected", "34086743", "Gene <editing> & *herpes*", "34094293"
+            ),
+        ),
+        (
+            digest.update_key(8),
+            FollowupMessage(
+                language, "free", "34085929", "Short and long sleeping mutants", "PMC9"
+            ),
+        ),
+    )
+
+
+def test_a_digests_followups_open_it_one_line_each_in_markdown_in_both_languages() -> None:
+    """The Markdown digest starts with a section of the follow-ups: what happened, the paper
+    linked, the notice linked; in Korean with the Korean words."""
+    rows, by_pmid = owed(2)
+    english = digest.build(SEOUL, rows, NOON, papers=by_pmid, matched={}, updates=corrections("en"))
+    lines = digest_markdown(english).splitlines()
+    at = lines.index("## Updates to papers you received:")
+    assert at < next(
+        i
+        for i, line in enumerate(lines)
+        if "](https://pubmed.ncbi.nlm.nih.gov/" in line and rows[0].pmid in line
+    )
+    assert lines[at + 3] == (
+        "- 🔓 Free full text is now available: [Short and long sleeping mutants]"
+        "(https://pubmed.ncbi.nlm.nih.gov/34085929/) — "
+        "[PubMed Central PMC9](https://pmc.ncbi.nlm.nih.gov/articles/PMC9/)"
+    )
+    assert lines[at + 2].startswith("- ✏️ Corrected: [")
+    assert lines[at + 2].endswith(
+        "(https://pubmed.ncbi.nlm.nih.gov/34086743/) — "
+        "[erratum PMID 34094293](https://pubmed.ncbi.nlm.nih.gov/34094293/)"
+    )
+    korean = digest.build(
+        replace(SEOUL, language="ko"),
+        rows,
+        NOON,
+        papers=by_pmid,
+        matched={},
+        updates=corrections("ko"),
+    )
+    text = digest_markdown(korean)
+    assert text.startswith("# 📬 2026-11-26 PubMed 요약 — 새 논문 2편")
+    assert "## 받은 논문의 새 소식:" in text
+    assert "- ✏️ 정정됨: [" in text
+    assert "[정오표 PMID 34094293](https://pubmed.ncbi.nlm.nih.gov/34094293/)" in text
+
+
+def test_a_long_digest_keeps_its_followups_in_its_first_message_on_every_platform(
+    store: Store,
+) -> None:
+    """In a 150-paper digest split into three Telegram messages (and Slack's 50-block
+    messages) the follow-ups come first, valid markup, each delivered by exactly one message."""
+    plain = big_digest(store, 150)
+    message = DigestMessage(
+        plain.language,
+        plain.day,
+        plain.total,
+        plain.sections,
+        plain.more,
+        updates=corrections("en"),
+    )
+    keys = [key for key, _ in message.updates]
+    parts = telegram_html.digest_messages(message)
+    assert 1 < len(parts) <= MAX_MESSAGES
+    text, entities = parse_html(parts[0].html)
+    assert text.splitlines()[2] == "Updates to papers you received:"
+    assert "• ✏️ Corrected: Gene <editing> & *herpes* — erratum PMID 34094293" in text.splitlines()
+    assert "https://pubmed.ncbi.nlm.nih.gov/34094293/" in [e.get("url") for e in entities]
+    assert [p for part in parts for p in part.pmids if p in keys] == keys
+    assert all(p not in keys for part in parts[1:] for p in part.pmids)
+
+    slack = slack_blocks.digest_messages(message)
+    for part in slack:
+        assert validate_blocks(list(part.blocks)) == []
+    first = str(slack[0].blocks)
+    assert "Updates to papers you received:" in first
+    assert "<https://pubmed.ncbi.nlm.nih.gov/34094293/|erratum PMID 34094293>" in first
+    assert [p for part in slack for p in part.pmids if p in keys] == keys

@@ -10,6 +10,7 @@ written by hand below, from the XML.
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from bot.config import Settings
 from bot.delivery import deliver_pending
 from bot.errors import DeliveryFailed
 from bot.followups import deliver_followups
-from bot.messages import CardMessage, FollowupMessage
+from bot.messages import CardMessage, DigestMessage, FollowupMessage
 from bot.models import Chat
 from bot.notices import NOTICE_QUERY
 from bot.poller import PollReport, poll_cycle
@@ -261,11 +262,23 @@ def test_a_paper_already_retracted_on_arrival_gets_no_follow_up(
     assert len(told(channel, "reader")) == 2  # the erratum and the concern still arrive
 
 
-def test_a_digest_chat_hears_of_a_retraction_at_once_and_of_corrections_with_its_digest(
+def digests(channel: RecordingChannel, chat: str) -> list[DigestMessage]:
+    """The digests this chat received, in order."""
+    return [
+        s.message for s in channel.sent if s.chat == chat and isinstance(s.message, DigestMessage)
+    ]
+
+
+def updates(message: DigestMessage) -> list[tuple[str, str, str]]:
+    """(paper, kind, notice) of each follow-up a digest carries, sorted."""
+    return sorted((u.pmid, u.kind, u.notice) for _, u in message.updates)
+
+
+def test_a_digest_chat_hears_of_a_retraction_at_once_and_of_corrections_inside_its_digest(
     fake: FakeEutils, store: Store
 ) -> None:
-    """In digest mode a retraction does not wait; an erratum and a concern wait for the next
-    digest and go out with it."""
+    """In digest mode a retraction does not wait; the erratum and the concern wait for the next
+    digest and are a section of it, not messages of their own, and come once."""
     from bot import digest
 
     settings = settings_for(fake)
@@ -274,18 +287,110 @@ def test_a_digest_chat_hears_of_a_retraction_at_once_and_of_corrections_with_its
     poll(store, fake, settings, BEFORE)
     digest.plan(store, store.chats.get(chat.id), _noon(BEFORE))
     deliver(store, settings, channel)
+    assert [updates(d) for d in digests(channel, "reader")] == [[]]
 
     poll(store, fake, settings, AFTER)
     deliver(store, settings, channel)
     assert told(channel, "reader") == [(RETRACTED, "retracted", RETRACTION)]
+    assert len(digests(channel, "reader")) == 1  # the erratum and concern wait for the digest
 
     digest.plan(store, store.chats.get(chat.id), _noon(AFTER))
     deliver(store, settings, channel)
-    assert [kind for _, kind, _ in told(channel, "reader")] == [
-        "expression-of-concern",
-        "corrected",
-        "retracted",
+    assert told(channel, "reader") == [(RETRACTED, "retracted", RETRACTION)]  # no new message
+    [_, second] = digests(channel, "reader")
+    assert updates(second) == [
+        (CONCERNED, "expression-of-concern", CONCERN),
+        (CORRECTED, "corrected", ERRATUM),
     ]
+    erratum = next(u for _, u in second.updates if u.kind == "corrected")
+    assert erratum.title.startswith("RNA-guided gene editing of the murine gammaherpesvirus 68")
+
+    digest.plan(store, store.chats.get(chat.id), _noon(AFTER + timedelta(days=1)))
+    deliver(store, settings, channel)
+    assert len(digests(channel, "reader")) == 2  # nothing new: no third digest
+    assert {f.state for f in store.followups.for_chat(chat.id)} == {"sent"}
+
+
+def test_a_restart_between_planning_a_digest_and_sending_it_repeats_nothing(
+    fake: FakeEutils, tmp_path: Path
+) -> None:
+    """The digest's follow-ups are planned with it: a bot stopped after planning, whose sender
+    died holding the digest's lease, sends them once, inside the digest, after its restart."""
+    from bot import digest
+
+    settings = settings_for(fake)
+    first = Store(tmp_path / "restart.db")
+    chat = subscribe(first, "reader", "crispr[tiab]", mode="digest")
+    channel = RecordingChannel()
+    poll(first, fake, settings, BEFORE)
+    digest.plan(first, first.chats.get(chat.id), _noon(BEFORE))
+    deliver(first, settings, channel)
+    poll(first, fake, settings, AFTER)
+    deliver(first, settings, channel)  # the retraction
+    assert digest.plan(first, first.chats.get(chat.id), _noon(AFTER)) >= 2
+    # A sender of this host took the digest and died before the platform confirmed it.
+    owed = [d.id for d in first.outbox.all_for_chat(chat.id) if d.state == "pending"]
+    notes = [f.id for f in first.followups.for_chat(chat.id) if f.state == "pending"]
+    assert len(notes) == 2
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
+    now = datetime.now(UTC)
+    assert first.outbox.claim(owed, now, now + timedelta(hours=1), dead, followups=notes)
+    first.close()
+
+    again = Store(tmp_path / "restart.db")
+    try:
+        deliver(again, settings, channel)
+        deliver(again, settings, channel)
+        assert {f.state for f in again.followups.for_chat(chat.id)} == {"sent"}
+    finally:
+        again.close()
+    assert told(channel, "reader") == [(RETRACTED, "retracted", RETRACTION)]
+    [_, second] = digests(channel, "reader")
+    assert updates(second) == [
+        (CONCERNED, "expression-of-concern", CONCERN),
+        (CORRECTED, "corrected", ERRATUM),
+    ]
+
+
+def test_a_digest_that_failed_once_carries_its_followups_on_the_retry_only(
+    fake: FakeEutils, store: Store
+) -> None:
+    """A digest of follow-ups only that the platform refused (a failure that counts) keeps
+    them, with the attempt counted; the retry after the backoff carries them, once."""
+    from bot import digest
+
+    settings = settings_for(fake)
+    three = f"{RETRACTED}[pmid] OR {CORRECTED}[pmid] OR {CONCERNED}[pmid]"
+    chat = subscribe(store, "reader", three, mode="digest")
+    refuse = {"digests": 1}
+
+    def fail(_: Chat, message: object) -> DeliveryFailed | None:
+        if isinstance(message, DigestMessage) and message.updates and refuse["digests"]:
+            refuse["digests"] -= 1
+            return DeliveryFailed("Bad Gateway")
+        return None
+
+    channel = RecordingChannel(fail=fail)
+    poll(store, fake, settings, BEFORE)
+    digest.plan(store, store.chats.get(chat.id), _noon(BEFORE))
+    deliver(store, settings, channel)
+    poll(store, fake, settings, AFTER)
+    deliver(store, settings, channel)  # the retraction
+    digest.plan(store, store.chats.get(chat.id), _noon(AFTER))
+    deliver(store, settings, channel)  # refused
+    assert len(digests(channel, "reader")) == 1
+    waiting = [f for f in store.followups.for_chat(chat.id) if f.state == "pending"]
+    assert sorted((f.kind, f.attempts) for f in waiting) == [
+        ("corrected", 1),
+        ("expression-of-concern", 1),
+    ]
+    later = datetime.now(UTC) + timedelta(hours=1)  # after the backoff
+    for _ in range(2):
+        asyncio.run(deliver_pending(store, {"local": channel}, settings, clock=lambda: later))
+    [_, second] = digests(channel, "reader")
+    assert second.total == 0  # no new papers: the digest holds the follow-ups alone
+    assert [kind for _, kind, _ in updates(second)] == ["expression-of-concern", "corrected"]
+    assert told(channel, "reader") == [(RETRACTED, "retracted", RETRACTION)]
 
 
 def test_followups_off_sends_none_and_reads_no_notices(fake: FakeEutils, store: Store) -> None:
@@ -645,3 +750,58 @@ def test_a_failed_notice_search_is_tried_again_at_the_next_poll(
     deliver(store, settings, channel)
     assert again.followups == 3
     assert len(told(channel, "reader")) == 3
+
+
+def test_locally_a_digest_chats_corrections_are_a_section_of_its_digest_file(
+    fake: FakeEutils, store: Store, tmp_path: Path
+) -> None:
+    """The local channel: the erratum and the concern are lines of the next day's digest file,
+    which holds only them (no new papers), and no follow-up file of their own is written; the
+    retraction is its own file and stdout line at once."""
+    from bot import digest
+    from handlers.local import LocalChannel
+
+    settings = settings_for(fake)
+    three = f"{RETRACTED}[pmid] OR {CORRECTED}[pmid] OR {CONCERNED}[pmid]"
+    chat = subscribe(store, "reader", three, mode="digest", timezone="UTC")
+    alerts, out = tmp_path / "alerts", io.StringIO()
+    channel = LocalChannel(alerts, out)
+
+    def send(day: date) -> None:
+        async def both() -> None:
+            at = _noon(day)
+            await deliver_pending(store, {"local": channel}, settings, clock=lambda: at)
+            await deliver_followups(store, {"local": channel}, settings, clock=lambda: at)
+
+        asyncio.run(both())
+
+    poll(store, fake, settings, BEFORE)
+    digest.plan(store, store.chats.get(chat.id), _noon(BEFORE))
+    send(BEFORE)
+    poll(store, fake, settings, AFTER)
+    send(AFTER)
+    assert sorted(p.name for p in alerts.rglob("*.md")) == [
+        f"{RETRACTED}-retracted-{RETRACTION}.md",
+        "digest-2021-06-04.md",
+    ]
+    digest.plan(store, store.chats.get(chat.id), _noon(AFTER))
+    send(AFTER)
+    send(AFTER)
+    assert sorted(p.name for p in alerts.rglob("*.md")) == [
+        f"{RETRACTED}-retracted-{RETRACTION}.md",
+        "digest-2021-06-04.md",
+        "digest-2021-06-07.md",
+    ]
+    [second] = alerts.rglob("digest-2021-06-07.md")
+    lines_list = second.read_text(encoding="utf-8").splitlines()
+    assert lines_list[0] == "# 📬 PubMed digest for 2021-06-07 — new papers: 0, subscriptions: 1"
+    assert lines_list[2] == "## Updates to papers you received:"
+    assert sorted(lines_list[4:6]) == [
+        f"- ⚠️ Expression of concern: [Short and long sleeping mutants reveal links between sleep"
+        f" and macroautophagy.](https://pubmed.ncbi.nlm.nih.gov/{CONCERNED}/) — "
+        f"[expression of concern PMID {CONCERN}](https://pubmed.ncbi.nlm.nih.gov/{CONCERN}/)",
+        f"- ✏️ Corrected: [RNA-guided gene editing of the murine gammaherpesvirus 68 genome reduces"
+        f" infectious virus production.](https://pubmed.ncbi.nlm.nih.gov/{CORRECTED}/) — "
+        f"[erratum PMID {ERRATUM}](https://pubmed.ncbi.nlm.nih.gov/{ERRATUM}/)",
+    ]
+    assert len([line for line in out.getvalue().splitlines() if "digest-2021-06-07" in line]) == 1

@@ -23,8 +23,10 @@ from servers.telegram import FakeTelegram
 from test_followups import (
     AFTER,
     BEFORE,
+    CONCERN,
     CONCERNED,
     CORRECTED,
+    ERRATUM,
     RETARGET,
     RETRACTED,
     RETRACTION,
@@ -42,6 +44,7 @@ CHANNEL = "C0001"
 TEAM = "T0001"
 # The three papers the notices concern, and nothing else.
 QUERY = f"{RETRACTED}[pmid] OR {CORRECTED}[pmid] OR {CONCERNED}[pmid]"
+RETARGET_NOTICE = {CORRECTED: ERRATUM, CONCERNED: CONCERN}  # each paper's notice
 
 
 @pytest.fixture
@@ -167,3 +170,91 @@ async def test_on_slack_a_followup_is_a_thread_reply_and_a_retraction_is_broadca
     assert followups[CONCERNED]["thread_ts"] in ("", None)
     refused = [c for c in slack.calls_to("chat.postMessage") if c.response.get("ok") is False]
     assert [c.response["error"] for c in refused] == ["thread_not_found"]
+
+
+async def test_on_telegram_a_digest_chat_gets_its_corrections_inside_the_digest_in_korean(
+    pubmed: FakeEutils, tmp_path: Path
+) -> None:
+    """A Korean digest-mode chat hears of the retraction at once; the erratum and the concern
+    arrive inside its next digest, a digest of them alone (no new papers that day), in Korean,
+    each line linking the paper and its notice, and never as messages of their own."""
+    with FakeTelegram() as telegram:
+        telegram.add_private_chat(ALICE, first_name="Alice")
+        app = make_app(
+            pubmed, tmp_path, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url
+        )
+        async with connected(app, "telegram"):
+            subscribe(app, "telegram", "", str(ALICE))
+            chat = app.service.chat("telegram", "", str(ALICE))
+            app.store.chats.update(chat.id, language="ko", mode="digest")
+            await poll(app, pubmed, BEFORE)
+            await app.send_digests_now()
+            assert len(telegram.sent(ALICE)) == 1  # the first digest: the three papers
+
+            await poll(app, pubmed, AFTER)
+            report = await app.deliver()
+            assert report.followups == 1  # the retraction, at once
+            assert len(telegram.sent(ALICE)) == 2
+            await app.send_digests_now()
+            await app.deliver()
+        assert telegram.errors == []
+
+    [_, retraction, updates] = telegram.sent(ALICE)
+    assert retraction["text"].startswith("⚠️ 철회됨: Detection of rare variant alleles")
+    assert updates.get("reply_to_message") is None
+    lines = updates["text"].splitlines()
+    assert lines[0].startswith("📬 ")
+    assert "새 논문 0편" in lines[0]
+    assert "받은 논문의 새 소식:" in lines
+    concern = next(line for line in lines if line.startswith("• ⚠️ 우려 표명: Short and long"))
+    assert concern.endswith(f"— 우려 표명 공지 PMID {RETARGET_NOTICE[CONCERNED]}")
+    erratum = next(line for line in lines if line.startswith("• ✏️ 정정됨: RNA-guided gene"))
+    assert erratum.endswith(f"— 정오표 PMID {RETARGET_NOTICE[CORRECTED]}")
+    links = {e["url"] for e in updates["entities"] if e.get("type") == "text_link"}
+    assert {
+        f"https://pubmed.ncbi.nlm.nih.gov/{CORRECTED}/",
+        f"https://pubmed.ncbi.nlm.nih.gov/{CONCERNED}/",
+        f"https://pubmed.ncbi.nlm.nih.gov/{RETARGET_NOTICE[CORRECTED]}/",
+        f"https://pubmed.ncbi.nlm.nih.gov/{RETARGET_NOTICE[CONCERNED]}/",
+    } <= links
+    states = {(f.pmid, f.state) for f in app.store.followups.for_chat(chat.id)}
+    assert states == {(RETRACTED, "sent"), (CORRECTED, "sent"), (CONCERNED, "sent")}
+
+
+async def test_on_slack_a_digest_channel_gets_its_corrections_inside_the_digest(
+    pubmed: FakeEutils, tmp_path: Path
+) -> None:
+    """A digest-mode Slack channel hears of the retraction at once; the erratum and the concern
+    are lines of its next digest, posted to the channel, never messages of their own."""
+    with FakeSlack(team_id=TEAM) as slack:
+        slack.add_channel(CHANNEL, name="papers")
+        app = make_app(
+            pubmed,
+            tmp_path,
+            SLACK_BOT_TOKEN=slack.token,
+            SLACK_SIGNING_SECRET="secret-for-tests",
+            SLACK_API_URL=slack.api_url,
+            SLACK_PORT=str(free_port()),
+        )
+        async with connected(app, "slack"):
+            subscribe(app, "slack", TEAM, CHANNEL)
+            chat = app.service.chat("slack", TEAM, CHANNEL)
+            app.store.chats.update(chat.id, mode="digest")
+            await poll(app, pubmed, BEFORE)
+            await app.send_digests_now()
+            await poll(app, pubmed, AFTER)
+            await app.deliver()
+            await app.send_digests_now()
+            await app.deliver()
+        assert slack.errors == []
+
+    [_, retraction, digest] = slack.posted(CHANNEL)
+    assert "Retracted" in retraction["text"]
+    assert digest.get("thread_ts") in ("", None)
+    text = str(digest["blocks"])
+    assert "Updates to papers you received:" in text
+    assert f"<https://pubmed.ncbi.nlm.nih.gov/{ERRATUM}/|erratum PMID {ERRATUM}>" in text
+    assert (
+        f"<https://pubmed.ncbi.nlm.nih.gov/{CONCERN}/|expression of concern PMID {CONCERN}>" in text
+    )
+    assert f"<https://pubmed.ncbi.nlm.nih.gov/{CORRECTED}/|RNA-guided gene editing" in text

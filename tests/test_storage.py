@@ -66,6 +66,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m009_unchanged_polls",),
         ("m010_subscription_translation",),
         ("m011_followups",),
+        ("m012_followups_in_digests",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
