@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
                 )
                 for k, p in enumerate(batch)
             ]
-            store.polls.commit_query(run, query, "2026-11-26", "w", len(batch), [sub], matches)
+            day = date(2026, 11, 26)
+            store.polls.commit_query(run, query, day, "w", len(batch), [sub], matches)
         if scenario["opinions"] and i % 2 == 0:
             for k, paper in enumerate(extra[i % 10 : i % 10 + 4]):
                 store.feedback.record(chat.id, "reader", paper.pmid, "up" if k % 3 else "down")

@@ -184,7 +184,7 @@ def build_database(
             store.polls.commit_query(
                 store.polls.start(),
                 sub.normalized,
-                CORPUS_DAY.isoformat(),
+                CORPUS_DAY,
                 "2021/06/07-2021/06/07",
                 len(batch),
                 [sub],

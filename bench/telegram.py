@@ -45,7 +45,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def build_database(path: Path, papers: list[Any], chats: int, cards: int) -> dic
             store.polls.commit_query(
                 store.polls.start(),
                 sub.normalized,
-                "2021-06-07",
+                date(2021, 6, 7),
                 "2021/06/07-2021/06/07",
                 len(batch),
                 [sub],
