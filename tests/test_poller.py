@@ -11,6 +11,7 @@ import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from channels import RecordingChannel
@@ -297,11 +298,11 @@ def test_a_crash_between_sending_and_marking_sent_repeats_at_most_that_message(
     real_mark_sent = store.outbox.mark_sent
     calls = {"n": 0}
 
-    def dying_mark_sent(ids: list[int], message_id: str) -> None:
+    def dying_mark_sent(ids: list[int], message_id: str, **more: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise Crash
-        real_mark_sent(ids, message_id)
+        real_mark_sent(ids, message_id, **more)
 
     store.outbox.mark_sent = dying_mark_sent  # type: ignore[method-assign]
     with pytest.raises(Crash):
