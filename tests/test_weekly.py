@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.delivery import deliver_pending
 from bot.messages import DigestMessage
 from bot.models import Chat, MatchReason, Paper, Score
+from bot.overview import chats_text
 from bot.plain import digest_markdown
 from bot.pubmed.client import EutilsClient
 from bot.pubmed.parse import iter_records
@@ -244,3 +245,11 @@ def test_switching_a_weekly_chat_to_instant_or_daily(store: Store) -> None:
     assert isinstance(message, DigestMessage)
     assert message.total == 2
     assert message.header().startswith("📬 PubMed digest for 2026-11-27")
+
+
+def test_the_operators_chat_overview_names_the_weekly_day(store: Store) -> None:
+    """`paper-surfer chats` shows a weekly chat as weekly on its day at its time."""
+    weekly_chat(store, day=2)
+    [overview] = store.admin.chats()
+    assert overview.digest_day == 2
+    assert "(en, Asia/Seoul, weekly on Wednesday at 07:30) active" in chats_text([overview])
