@@ -28,6 +28,7 @@ from bot.pubmed.client import EutilsClient
 from bot.standing import short_label
 from bot.summary import Summarize, summarize
 from bot.titles import display_title
+from bot.weekdays import MONDAY, parse_day
 from storage import DuplicateSubscription, Store, SubscriptionLimit
 
 log = logging.getLogger(__name__)
@@ -275,17 +276,39 @@ def _pause_or_resume(verb: str) -> Handler:
 
 
 def _mode(ctx: Context, chat: Chat, args: str) -> Reply:
-    mode = args.strip().lower()
-    if mode not in MODES:
-        return _refuse(chat, "mode", t(chat.language, "mode.bad", value=args.strip()[:40]))
-    updated = ctx.store.chats.update(chat.id, mode=mode)
+    lang = chat.language
+    words = args.split()
+    mode = words[0].lower() if words else ""
+    if mode == "weekly":
+        # A weekly chat is a digest chat with a weekday: every rule for digest chats holds.
+        if len(words) > 2:
+            return _refuse(chat, "mode", t(lang, "mode.bad_day", value=" ".join(words[1:])[:40]))
+        try:
+            day = parse_day(words[1]) if len(words) == 2 else MONDAY
+        except ValueError:
+            return _refuse(chat, "mode", t(lang, "mode.bad_day", value=words[1][:40]))
+        updated = ctx.store.chats.update(chat.id, mode="digest", digest_day=day)
+        _changed(ctx, updated)
+        return Reply(
+            t(
+                lang,
+                "mode.weekly",
+                day=t(lang, f"day.{day}"),
+                time=updated.digest_time,
+                zone=updated.timezone,
+            ),
+            chat=updated,
+        )
+    if mode not in MODES or len(words) != 1:
+        return _refuse(chat, "mode", t(lang, "mode.bad", value=args.strip()[:40]))
+    updated = ctx.store.chats.update(chat.id, mode=mode, digest_day=None)
     _changed(ctx, updated)
     if mode == "digest":
         return Reply(
-            t(chat.language, "mode.digest", time=updated.digest_time, zone=updated.timezone),
+            t(lang, "mode.digest", time=updated.digest_time, zone=updated.timezone),
             chat=updated,
         )
-    return Reply(t(chat.language, "mode.instant"), chat=updated)
+    return Reply(t(lang, "mode.instant"), chat=updated)
 
 
 def _digest(ctx: Context, chat: Chat, args: str) -> Reply:
@@ -305,7 +328,11 @@ def _digest(ctx: Context, chat: Chat, args: str) -> Reply:
             return _refuse(chat, "digest", t(lang, "digest.bad_zone", value=parts[1][:60]))
     updated = ctx.store.chats.update(chat.id, digest_time=time, timezone=zone)
     _changed(ctx, updated)
-    lines = [t(lang, "digest.done", time=time, zone=zone)]
+    if updated.weekly and updated.digest_day is not None:
+        day = t(lang, f"day.{updated.digest_day}")
+        lines = [t(lang, "digest.done_weekly", day=day, time=time, zone=zone)]
+    else:
+        lines = [t(lang, "digest.done", time=time, zone=zone)]
     if updated.mode == "instant":
         lines.append(t(lang, "digest.instant_note"))
     return Reply("\n".join(lines), chat=updated)

@@ -1,4 +1,5 @@
-"""Daily digests: one message a day for chats in digest mode, at their own local time.
+"""Daily and weekly digests: one message a day (or a week, on the chat's weekday) for chats in
+digest mode, at their own local time.
 
 Papers owed to a digest-mode chat wait in the outbox. At the chat's digest time they are
 planned into one batch (`digest-<local date>`) in a transaction, then sent like any delivery:
@@ -11,6 +12,10 @@ version or a free copy; a retraction goes at once) are planned into the same bat
 digest as a section of one line each, marked sent with the message that carried them. A day
 with follow-ups and no new papers still sends its digest, holding only them: the chat chose to
 hear once a day, and they should not wait for a day that brings papers.
+
+A weekly chat is a digest chat with a weekday (`Chat.digest_day`): only its job fires less
+often, so its batch gathers everything owed since its last digest — the week — under the same
+limits, splitting and exactly-once rules, and its follow-ups wait for it like a daily chat's.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ def build(
         continued=messages > 0,
         max_messages=max(1, MAX_MESSAGES - messages),
         updates=tuple(updates),
+        weekly=chat.weekly,
     )
 
 

@@ -19,7 +19,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "usage.unsubscribe": ("unsubscribe ID", "unsubscribe 번호"),
     "usage.pause": ("pause [ID]", "pause [번호]"),
     "usage.resume": ("resume [ID]", "resume [번호]"),
-    "usage.mode": ("mode instant|digest", "mode instant|digest"),
+    "usage.mode": ("mode instant|digest|weekly [DAY]", "mode instant|digest|weekly [요일]"),
     "usage.digest": ("digest HH:MM [ZONE]", "digest HH:MM [시간대]"),
     "usage.lang": ("lang en|ko", "lang en|ko"),
     "usage.search": ("search QUERY", "search 검색식"),
@@ -45,11 +45,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "구독 하나 또는 대화방 전체의 알림을 다시 시작합니다",
     ),
     "about.mode": (
-        "cards as papers arrive (instant), or one daily digest",
-        "논문이 나오는 즉시 카드로 받기(instant) 또는 하루 한 번 요약(digest)",
+        "cards as papers arrive (instant), one daily digest, or one weekly (default Monday)",
+        "논문이 나오는 즉시 카드로 받기(instant), 하루 한 번 요약(digest) 또는 주 한 번 요약"
+        "(weekly, 기본 월요일)",
     ),
     "about.digest": (
-        "time (and IANA time zone) of the daily digest",
+        "time (and IANA time zone) of the daily or weekly digest",
         "일일 요약을 받을 시각 (및 IANA 시간대)",
     ),
     "about.lang": (
@@ -202,6 +203,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You will get one digest a day at {time} ({zone}).",
         "매일 {time} ({zone})에 요약을 한 번 보내드립니다.",
     ),
+    "mode.weekly": (
+        "You will get one digest a week, every {day} at {time} ({zone}).",
+        "매주 {day} {time} ({zone})에 한 주의 요약을 한 번 보내드립니다.",
+    ),
+    "mode.bad_day": (
+        "'{value}' is not a day of the week: use e.g. monday or mon",
+        "'{value}'은(는) 요일이 아닙니다. 월요일 또는 월 처럼 쓰세요",
+    ),
+    "digest.done_weekly": (
+        "Weekly digest set to {day} at {time} ({zone}).",
+        "주간 요약을 {day} {time} ({zone})로 정했습니다.",
+    ),
+    # the days of a weekly digest, Monday first (bot/weekdays.py)
+    "day.0": ("Monday", "월요일"),
+    "day.1": ("Tuesday", "화요일"),
+    "day.2": ("Wednesday", "수요일"),
+    "day.3": ("Thursday", "목요일"),
+    "day.4": ("Friday", "금요일"),
+    "day.5": ("Saturday", "토요일"),
+    "day.6": ("Sunday", "일요일"),
     "digest.done": (
         "Daily digest time set to {time} ({zone}).",
         "일일 요약 시각을 {time} ({zone})로 정했습니다.",
@@ -219,8 +240,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "'{value}'은(는) 시간대가 아닙니다. Asia/Seoul 같은 IANA 이름을 쓰세요",
     ),
     "mode.bad": (
-        "'{value}' is not a mode: instant or digest",
-        "'{value}'은(는) 모드가 아닙니다: instant 또는 digest",
+        "'{value}' is not a mode: instant, digest or weekly [DAY]",
+        "'{value}'은(는) 모드가 아닙니다: instant, digest 또는 weekly [요일]",
     ),
     "lang.bad": (
         "'{value}' is not a language: en or ko",
@@ -343,6 +364,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "digest.header": (
         "📬 PubMed digest for {day} — new papers: {count}, subscriptions: {subscriptions}",
         "📬 {day} PubMed 요약 — 새 논문 {count}편, 구독 {subscriptions}개",
+    ),
+    "digest.header_weekly": (
+        "📬 PubMed weekly digest, week to {day} — new papers: {count}, subscriptions: "
+        "{subscriptions}",
+        "📬 {day}까지 한 주의 PubMed 요약 — 새 논문 {count}편, 구독 {subscriptions}개",
     ),
     "digest.section": ("Subscription #{number}: {query}", "구독 #{number}: {query}"),
     "digest.more": ("+{count} more:", "외 {count}편:"),

@@ -102,6 +102,7 @@ class DigestMessage:
     # Follow-ups of papers the chat received, shown first, one line each: (key, follow-up),
     # the key standing for it among the PMIDs a message delivers (bot/digest.py update_key).
     updates: tuple[tuple[str, FollowupMessage], ...] = ()
+    weekly: bool = False  # a weekly chat's digest: its header says it covers the week
 
     # --- words every platform's rendering shares -----------------------------------------
 
@@ -112,7 +113,7 @@ class DigestMessage:
             return t(self.language, "digest.continued", day=self.day, count=self.total)
         return t(
             self.language,
-            "digest.header",
+            "digest.header_weekly" if self.weekly else "digest.header",
             day=self.day,
             count=self.total,
             subscriptions=len({s.number for s in self.sections}) or 1,

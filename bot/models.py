@@ -378,8 +378,14 @@ class Chat:
     timezone: str = "UTC"
     mode: ChatMode = "instant"
     digest_time: str = "08:00"
+    # In digest mode: the weekday of a weekly digest (0 is Monday), None for a daily one.
+    digest_day: int | None = None
     active: bool = True
     paused: bool = False
+
+    @property
+    def weekly(self) -> bool:
+        return self.mode == "digest" and self.digest_day is not None
 
     @property
     def label(self) -> str:
@@ -537,6 +543,7 @@ class ChatOverview:
     retired_because: str
     created_at: datetime
     subscriptions: tuple[ChatSubscription, ...]
+    digest_day: int | None = None  # a weekly digest's weekday (0 is Monday)
 
 
 # --- follow-ups (stored by storage/followups.py) ------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.models import ChatOverview, PollRun, Stats
+from bot.weekdays import ENGLISH
 
 
 def stats_text(stats: Stats, now: datetime | None = None) -> str:
@@ -45,6 +46,8 @@ def chats_text(chats: list[ChatOverview]) -> str:
     for chat in chats:
         where = f"{chat.workspace}/{chat.chat_id}" if chat.workspace else chat.chat_id
         mode = "digest at " + chat.digest_time if chat.mode == "digest" else chat.mode
+        if chat.mode == "digest" and chat.digest_day is not None:
+            mode = f"weekly on {ENGLISH[chat.digest_day].title()} at {chat.digest_time}"
         state = "active" if chat.active else "retired"
         if chat.active and chat.paused:
             state += ", paused"

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.models import Chat
+from bot.weekdays import CRON
 
 POLL_JOB = "poll"
 DELIVERY_JOB = "deliver"
@@ -77,9 +78,11 @@ def digest_job_id(chat: Chat) -> str:
 
 
 def digest_trigger(chat: Chat) -> CronTrigger:
-    """Every day at the chat's digest time in its own zone; the zone handles daylight saving."""
+    """Every day (a weekly chat: its weekday) at the chat's digest time in its own zone; the
+    zone handles daylight saving, and the weekday is the chat's local one."""
     hour, minute = (int(part) for part in chat.digest_time.split(":"))
-    return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(chat.timezone))
+    day = "*" if chat.digest_day is None else CRON[chat.digest_day]
+    return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=ZoneInfo(chat.timezone))
 
 
 def schedule_digest(

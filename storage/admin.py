@@ -100,6 +100,7 @@ class Admin:
                 retired_because=row["deactivated_reason"],
                 created_at=stamp(row["created_at"]),
                 subscriptions=tuple(subscriptions.get(row["id"], [])),
+                digest_day=row["digest_day"],
             )
             for row in rows(db.execute("SELECT * FROM chats ORDER BY id"))
         ]

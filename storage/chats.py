@@ -11,7 +11,7 @@ from storage.rows import moment, now_text, one, rows
 if TYPE_CHECKING:
     from storage import Store
 
-_CHAT_FIELDS = ("language", "timezone", "mode", "digest_time", "active", "paused")
+_CHAT_FIELDS = ("language", "timezone", "mode", "digest_time", "digest_day", "active", "paused")
 
 
 class Chats:
@@ -71,7 +71,8 @@ class Chats:
         return [_chat(r) for r in rows(self._store.db.execute(sql))]
 
     def update(self, chat: int, **fields: Any) -> Chat:
-        """Change settings of a chat (language, timezone, mode, digest_time, paused, active)."""
+        """Change settings of a chat (language, timezone, mode, digest_time, digest_day, paused,
+        active)."""
         unknown = set(fields) - set(_CHAT_FIELDS)
         if unknown:
             raise ValueError(f"not chat settings: {sorted(unknown)}")
@@ -210,6 +211,7 @@ def _chat(row: dict[str, Any]) -> Chat:
         timezone=row["timezone"],
         mode=row["mode"],
         digest_time=row["digest_time"],
+        digest_day=row["digest_day"],
         active=bool(row["active"]),
         paused=bool(row["paused"]),
     )

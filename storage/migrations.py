@@ -353,6 +353,17 @@ def m012_followups_in_digests(db: Database) -> None:
     db.execute("ALTER TABLE followups ADD COLUMN batch TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m013_weekly_digests(db: Database) -> None:
+    """A digest-mode chat may take its digest once a week: `digest_day` is the weekday (0 is
+    Monday, as Python counts), NULL for a daily digest. The mode stays 'digest' so every rule for
+    digest chats (papers wait, follow-ups go inside the digest) holds for weekly ones unchanged."""
+    db.execute(
+        "ALTER TABLE chats ADD COLUMN digest_day INTEGER"
+        " CHECK (digest_day IS NULL OR digest_day BETWEEN 0 AND 6)"
+    )
+
+
 def _run(db: Database, script: str) -> None:
     """Run statements one by one: executescript() would COMMIT the migration's transaction."""
     for statement in script.split(";"):

@@ -41,7 +41,7 @@ INTERFACE_VERBS = {
     "unsubscribe": "unsubscribe ID",
     "pause": "pause [ID]",
     "resume": "resume [ID]",
-    "mode": "mode instant|digest",
+    "mode": "mode instant|digest|weekly [DAY]",
     "digest": "digest HH:MM [ZONE]",
     "lang": "lang en|ko",
     "search": "search QUERY",
@@ -583,14 +583,98 @@ def test_mode_digest_and_instant_are_stored_and_reported(
     assert [c.mode for c in heard] == ["digest", "instant"]
 
 
-@pytest.mark.parametrize("text", ["mode", "mode weekly", "mode digest now"])
+@pytest.mark.parametrize("text", ["mode", "mode monthly", "mode digest now"])
 def test_a_wrong_mode_is_refused(ctx: Context, chat: Chat, store: Store, text: str) -> None:
-    """Only instant and digest are modes; anything else gets the usage line."""
+    """Only instant, digest and weekly are modes; anything else gets the usage line."""
     before = snapshot(store.path)
     reply = say(ctx, chat, text)
     assert not reply.ok
-    assert reply.text.splitlines()[-1] == "Usage: mode instant|digest"
+    assert reply.text.splitlines()[-1] == "Usage: mode instant|digest|weekly [DAY]"
     assert snapshot(store.path) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "said"),
+    [
+        ("mode weekly", 0, "Monday"),
+        ("mode WEEKLY friday", 4, "Friday"),
+        ("mode weekly Sun", 6, "Sunday"),
+        ("mode weekly 수요일", 2, "Wednesday"),
+        ("mode weekly 토", 5, "Saturday"),
+    ],
+)
+def test_mode_weekly_stores_the_day_and_says_when_the_digest_comes(
+    ctx: Context, chat: Chat, store: Store, text: str, day: int, said: str
+) -> None:
+    """`mode weekly [DAY]` (Monday by default; English, 3-letter or Korean names, any case) makes
+    a digest chat with that weekday, tells the scheduler, and says the day, time and zone."""
+    heard: list[Chat] = []
+    ctx.on_chat_changed = heard.append
+    reply = say(ctx, chat, text)
+    assert reply.ok
+    assert reply.text == f"You will get one digest a week, every {said} at 08:00 (UTC)."
+    row = chat_row(store, chat)
+    assert (row["mode"], row["digest_day"]) == ("digest", day)
+    assert [(c.mode, c.digest_day, c.weekly) for c in heard] == [("digest", day, True)]
+
+
+def test_leaving_weekly_mode_forgets_the_day(ctx: Context, chat: Chat, store: Store) -> None:
+    """From weekly, `mode digest` is daily again and `mode instant` sends cards; a later
+    `mode digest` does not fall back to the old weekday."""
+    say(ctx, chat, "mode weekly fri")
+    reply = say(ctx, chat, "mode digest")
+    assert reply.text == "You will get one digest a day at 08:00 (UTC)."
+    assert (chat_row(store, chat)["mode"], chat_row(store, chat)["digest_day"]) == ("digest", None)
+    say(ctx, chat, "mode weekly fri")
+    assert say(ctx, chat, "mode instant").text == "Cards will arrive as papers appear."
+    assert (chat_row(store, chat)["mode"], chat_row(store, chat)["digest_day"]) == ("instant", None)
+    say(ctx, chat, "mode digest")
+    assert chat_row(store, chat)["digest_day"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "first_line"),
+    [
+        ("mode weekly funday", "'funday' is not a day of the week: use e.g. monday or mon"),
+        ("mode weekly mon tue", "'mon tue' is not a day of the week: use e.g. monday or mon"),
+        ("mode weekly 3", "'3' is not a day of the week: use e.g. monday or mon"),
+    ],
+)
+def test_a_bad_weekly_day_is_refused_and_changes_nothing(
+    ctx: Context, chat: Chat, store: Store, text: str, first_line: str
+) -> None:
+    """A day that is no weekday is named in one line, with the usage, and nothing is stored."""
+    say(ctx, chat, "mode digest")
+    before = snapshot(store.path)
+    reply = say(ctx, chat, text)
+    assert not reply.ok
+    assert reply.text.splitlines() == [first_line, "Usage: mode instant|digest|weekly [DAY]"]
+    assert snapshot(store.path) == before
+
+
+def test_mode_weekly_in_korean(ctx: Context, chat: Chat, store: Store) -> None:
+    """A Korean chat hears the weekly schedule, a refusal and the usage in Korean."""
+    say(ctx, chat, "lang ko")
+    say(ctx, chat, "digest 07:30 Asia/Seoul")
+    reply = say(ctx, chat, "mode weekly 금요일")
+    assert reply.text == "매주 금요일 07:30 (Asia/Seoul)에 한 주의 요약을 한 번 보내드립니다."
+    moved = say(ctx, chat, "digest 09:00")
+    assert moved.text == "주간 요약을 금요일 09:00 (Asia/Seoul)로 정했습니다."
+    refused = say(ctx, chat, "mode weekly 펀데이")
+    assert refused.text.splitlines() == [
+        "'펀데이'은(는) 요일이 아닙니다. 월요일 또는 월 처럼 쓰세요",
+        "사용법: mode instant|digest|weekly [요일]",
+    ]
+    assert chat_row(store, chat)["digest_day"] == 4
+
+
+def test_digest_time_of_a_weekly_chat_keeps_its_day(ctx: Context, chat: Chat, store: Store) -> None:
+    """`digest 18:00` in a weekly chat moves the time and says the week's day stays."""
+    say(ctx, chat, "mode weekly thu")
+    reply = say(ctx, chat, "digest 18:00 Asia/Seoul")
+    assert reply.text == "Weekly digest set to Thursday at 18:00 (Asia/Seoul)."
+    row = chat_row(store, chat)
+    assert (row["mode"], row["digest_day"], row["digest_time"]) == ("digest", 3, "18:00")
 
 
 def test_digest_time_and_zone_are_stored(ctx: Context, chat: Chat, store: Store) -> None:

@@ -274,15 +274,17 @@ def updates(message: DigestMessage) -> list[tuple[str, str, str]]:
     return sorted((u.pmid, u.kind, u.notice) for _, u in message.updates)
 
 
+@pytest.mark.parametrize("weekday", [None, 0], ids=["daily", "weekly"])
 def test_a_digest_chat_hears_of_a_retraction_at_once_and_of_corrections_inside_its_digest(
-    fake: FakeEutils, store: Store
+    fake: FakeEutils, store: Store, weekday: int | None
 ) -> None:
-    """In digest mode a retraction does not wait; the erratum and the concern wait for the next
-    digest and are a section of it, not messages of their own, and come once."""
+    """In digest mode, daily or weekly, a retraction does not wait; the erratum and the concern
+    wait for the next digest and are a section of it, not messages of their own, and come once."""
     from bot import digest
 
     settings = settings_for(fake)
     chat = subscribe(store, "reader", "crispr[tiab]", mode="digest")
+    chat = store.chats.update(chat.id, digest_day=weekday)
     channel = RecordingChannel()
     poll(store, fake, settings, BEFORE)
     digest.plan(store, store.chats.get(chat.id), _noon(BEFORE))

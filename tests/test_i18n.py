@@ -14,6 +14,7 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words that stay as they are in a Korean message: commands, codes and names.
 KEEP = {verb.name for verb in VERBS if verb.listed} | {
     "instant",
+    "weekly",  # the word of `mode weekly`
     "en",
     "ko",
     "bibtex",

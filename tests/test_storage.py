@@ -67,6 +67,7 @@ def test_migrations_build_every_table_and_reapplying_changes_nothing(tmp_path: P
         ("m010_subscription_translation",),
         ("m011_followups",),
         ("m012_followups_in_digests",),
+        ("m013_weekly_digests",),
     ]
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
