@@ -301,15 +301,23 @@ class _Progress:
 def release_dead_leases(store: Store) -> int:
     """Take back leases of senders on this host whose process is gone (a crash or SIGKILL):
     their unconfirmed messages go out again now, not when the lease runs out."""
-    released = 0
-    host = socket.gethostname()
-    for owner in store.outbox.lease_owners():
-        owner_host, _, pid = owner.rpartition(":")
-        if owner_host == host and owner != SENDER and pid.isdigit() and not _alive(int(pid)):
-            released += store.outbox.release(owner)
+    released = sum(
+        store.outbox.release(owner) for owner in dead_senders(store.outbox.lease_owners())
+    )
     if released:
         log.warning("took back %d deliveries from a sender that died before confirming", released)
     return released
+
+
+def dead_senders(owners: Iterable[str]) -> list[str]:
+    """The lease owners ("host:pid") that are other processes on this host, no longer running."""
+    host = socket.gethostname()
+    dead = []
+    for owner in owners:
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host == host and owner != SENDER and pid.isdigit() and not _alive(int(pid)):
+            dead.append(owner)
+    return dead
 
 
 def _alive(pid: int) -> bool:

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.delivery import BASE_BACKOFF, CONCURRENT_CHATS, LEASE_SECONDS, MAX_ATTEMPTS, SENDER
+from bot.delivery import (
+    BASE_BACKOFF,
+    CONCURRENT_CHATS,
+    LEASE_SECONDS,
+    MAX_ATTEMPTS,
+    SENDER,
+    dead_senders,
+)
 from bot.errors import DeliveryFailed
 from bot.messages import Channel, FollowupMessage
 from bot.models import Chat, Followup
@@ -150,20 +155,5 @@ def message_for(store: Store, chat: Chat, row: Followup) -> FollowupMessage:
 
 def _release_dead_leases(store: Store) -> int:
     """Take back leases of senders on this host whose process is gone."""
-    released = 0
-    host = socket.gethostname()
-    for owner in store.followups.lease_owners():
-        owner_host, _, pid = owner.rpartition(":")
-        if owner_host == host and owner != SENDER and pid.isdigit() and not _alive(int(pid)):
-            released += store.followups.release_leases(owner)
-    return released
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    followups = store.followups
+    return sum(followups.release_leases(owner) for owner in dead_senders(followups.lease_owners()))
