@@ -73,10 +73,14 @@ PaperStatus = Literal["retracted", "expression-of-concern", "corrected", "prepri
 PaperKind = Literal["research", "review", "notice", "commentary", "other"]
 PAPER_KINDS: tuple[PaperKind, ...] = get_args(PaperKind)
 
-# Publication types that make a record a notice about another record, not an article.
-NOTICE_TYPES = frozenset(
-    {"Retraction of Publication", "Published Erratum", "Expression of Concern"}
-)
+# Publication types that make a record a notice about another record, not an article, and the
+# link by which PubMed names the record each concerns.
+NOTICE_TYPE_LINKS = {
+    "Retraction of Publication": "RetractionOf",
+    "Published Erratum": "ErratumFor",
+    "Expression of Concern": "ExpressionOfConcernFor",
+}
+NOTICE_TYPES = frozenset(NOTICE_TYPE_LINKS)
 COMMENTARY_TYPES = frozenset(
     {"Editorial", "Comment", "Letter", "News", "Newspaper Article", "Interview"}
 )
@@ -217,6 +221,17 @@ class Paper:
         if types & OTHER_TYPES and not types & _RESEARCH_TYPES:
             return "other"
         return "research"
+
+    @property
+    def concerns(self) -> tuple[Correction, ...]:
+        """What a notice or commentary is about (the record it retracts, corrects or comments
+        on), as PubMed links it; () for other records."""
+        kind = self.kind
+        if kind == "notice":
+            return self.links(
+                *(NOTICE_TYPE_LINKS[t] for t in self.publication_types if t in NOTICE_TYPE_LINKS)
+            )
+        return self.links("CommentOn") if kind == "commentary" else ()
 
     def links(self, *types: str) -> tuple[Correction, ...]:
         """The corrections of the given types, in the record's order."""

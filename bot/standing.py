@@ -62,17 +62,12 @@ class StatusLine:
         return self.kind in ("retracted", "expression-of-concern")
 
 
-# Which links each status names, and which a notice or commentary concerns.
+# Which links each status names.
 _STATUS_LINKS = {
     "retracted": "RetractionIn",
     "expression-of-concern": "ExpressionOfConcernIn",
     "corrected": "ErratumIn",
     "preprint": "UpdateIn",
-}
-_CONCERNS = {
-    "Retraction of Publication": "RetractionOf",
-    "Published Erratum": "ErratumFor",
-    "Expression of Concern": "ExpressionOfConcernFor",
 }
 # The publication type that names a notice or commentary, gravest first; its form before its
 # purpose (an editorial or a letter that is also a comment is an editorial or a letter).
@@ -129,8 +124,7 @@ def kind_line(paper: Paper, language: str = "en") -> StatusLine | None:
     # A type models.py learns later than this list is named as PubMed names it.
     pubtype = next((p for p in _KIND_ORDER if p in types), "") or min(types & wanted)
     name = t(language, f"kind.{pubtype}") if f"kind.{pubtype}" in MESSAGES else pubtype
-    link_type = _CONCERNS.get(pubtype, "CommentOn")
-    targets = [c for c in paper.links(link_type) if c.pmid or c.source][:MAX_REFS]
+    targets = [c for c in paper.concerns if c.pmid or c.source][:MAX_REFS]
     emoji = "📄" if kind == "notice" else "💬"
     short = f"{emoji} {name}"
     if not targets:

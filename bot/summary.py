@@ -56,11 +56,6 @@ COMMENTARY_HEAD = {
     "en": TEXTS["en"],
     "ko": {"head": "{design}.", "head_topic": "{design}. 주제: {topic}."},
 }
-_NOTICE_LINKS = {
-    "retraction notice": ("RetractionOf",),
-    "erratum": ("ErratumFor",),
-    "expression of concern": ("ExpressionOfConcernFor",),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +107,11 @@ def summarize(paper: Paper, language: str = "en", limit: int = MAX_LENGTH) -> Su
     topic = topic_in(language, topics(paper, language))
 
     if key in NOTICES:
-        target = _target(paper.links(*_NOTICE_LINKS[key]))
+        target = _target(paper.concerns)
         text = texts[key].format(target=target) if target else f"{design}."
         return Summary(language, design, "", shorten(text, limit), topic)
     if key in COMMENTARY:
-        target = _target(paper.links("CommentOn"))
+        target = _target(paper.concerns)
         if target:
             text = texts["comment_on"].format(design=design, target=target)
         else:

@@ -1247,3 +1247,14 @@ def test_new_fields_survive_a_round_trip_through_the_stored_record() -> None:
     for paper in (the_paper(SAMPLE_2019, "8863847"), the_paper("biopython__pubmed7.xml"), daily):
         assert Paper.from_record(paper.to_record()) == paper
     assert daily.to_record()["abstract_sections"][2]["category"] == "CONCLUSIONS"
+
+
+def test_a_notice_or_commentary_says_what_it_concerns() -> None:
+    """The retraction notice 34092875 concerns 31031480, the erratum 33971153 concerns 33894834,
+    the editorial 32497602 comments on 32007604 (not its own ErratumIn); an article concerns
+    nothing."""
+    daily = papers_in(DAILY_UPDATE)
+    assert [c.pmid for c in daily["34092875"].concerns] == ["31031480"]
+    assert [c.pmid for c in daily["33971153"].concerns] == ["33894834"]
+    assert [(c.type, c.pmid) for c in daily["32497602"].concerns] == [("CommentOn", "32007604")]
+    assert the_paper(SAMPLE_2019, "8863847").concerns == ()
