@@ -69,6 +69,17 @@ def make_app(pubmed: FakeEutils, tmp_path: Path, **platform: str) -> App:
     return App.create(settings, io.StringIO())
 
 
+def slack_app(pubmed: FakeEutils, tmp_path: Path, slack: FakeSlack) -> App:
+    return make_app(
+        pubmed,
+        tmp_path,
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_SIGNING_SECRET="secret-for-tests",
+        SLACK_API_URL=slack.api_url,
+        SLACK_PORT=str(free_port()),
+    )
+
+
 async def poll(app: App, pubmed: FakeEutils, day: date) -> None:
     pubmed.visible_until = day
     pubmed.today = day
@@ -140,14 +151,7 @@ async def test_on_slack_a_followup_is_a_thread_reply_and_a_retraction_is_broadca
     deleted card's follow-up is posted to the channel as a plain message."""
     with FakeSlack(team_id=TEAM) as slack:
         slack.add_channel(CHANNEL, name="papers")
-        app = make_app(
-            pubmed,
-            tmp_path,
-            SLACK_BOT_TOKEN=slack.token,
-            SLACK_SIGNING_SECRET="secret-for-tests",
-            SLACK_API_URL=slack.api_url,
-            SLACK_PORT=str(free_port()),
-        )
+        app = slack_app(pubmed, tmp_path, slack)
         async with connected(app, "slack"):
             subscribe(app, "slack", TEAM, CHANNEL)
             await poll(app, pubmed, BEFORE)
@@ -228,14 +232,7 @@ async def test_on_slack_a_digest_channel_gets_its_corrections_inside_the_digest(
     are lines of its next digest, posted to the channel, never messages of their own."""
     with FakeSlack(team_id=TEAM) as slack:
         slack.add_channel(CHANNEL, name="papers")
-        app = make_app(
-            pubmed,
-            tmp_path,
-            SLACK_BOT_TOKEN=slack.token,
-            SLACK_SIGNING_SECRET="secret-for-tests",
-            SLACK_API_URL=slack.api_url,
-            SLACK_PORT=str(free_port()),
-        )
+        app = slack_app(pubmed, tmp_path, slack)
         async with connected(app, "slack"):
             subscribe(app, "slack", TEAM, CHANNEL)
             chat = app.service.chat("slack", TEAM, CHANNEL)
