@@ -69,6 +69,12 @@ def make_app(pubmed: FakeEutils, tmp_path: Path, **platform: str) -> App:
     return App.create(settings, io.StringIO())
 
 
+def telegram_app(pubmed: FakeEutils, tmp_path: Path, telegram: FakeTelegram) -> App:
+    return make_app(
+        pubmed, tmp_path, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url
+    )
+
+
 def slack_app(pubmed: FakeEutils, tmp_path: Path, slack: FakeSlack) -> App:
     return make_app(
         pubmed,
@@ -117,9 +123,7 @@ async def test_on_telegram_a_followup_replies_to_its_card_or_comes_plain_when_it
     expression of concern was deleted, so that follow-up arrives as a plain message."""
     with FakeTelegram() as telegram:
         telegram.add_private_chat(ALICE, first_name="Alice")
-        app = make_app(
-            pubmed, tmp_path, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url
-        )
+        app = telegram_app(pubmed, tmp_path, telegram)
         async with connected(app, "telegram"):
             subscribe(app, "telegram", "", str(ALICE))
             await poll(app, pubmed, BEFORE)
@@ -184,9 +188,7 @@ async def test_on_telegram_a_digest_chat_gets_its_corrections_inside_the_digest_
     each line linking the paper and its notice, and never as messages of their own."""
     with FakeTelegram() as telegram:
         telegram.add_private_chat(ALICE, first_name="Alice")
-        app = make_app(
-            pubmed, tmp_path, TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.base_url
-        )
+        app = telegram_app(pubmed, tmp_path, telegram)
         async with connected(app, "telegram"):
             subscribe(app, "telegram", "", str(ALICE))
             chat = app.service.chat("telegram", "", str(ALICE))
